@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.views.generic import TemplateView
+
+from optionsbot.roles import is_operator, is_viewer
+from trading.selectors.strategies import agent_tick_latest, strategy_list
+
+TABS = [
+    ("live", "Live Agent"),
+    ("strategies", "Strategies"),
+    ("lab", "Backtesting Lab"),
+    ("calibration", "Calibration"),
+    ("research", "Research"),
+    ("chat", "Chat"),
+    ("training", "Training"),
+]
+
+# What each tab will do, shown plainly until it is built: no invented numbers.
+PLANNED = {
+    "lab": "Backtest any strategy on synthetic or real Deribit option prices, with TradingView-style "
+    "metrics, equity and drawdown charts, and a list of every simulated fill.",
+    "calibration": "Compare the synthetic option prices with real Deribit prices, by expiry and "
+    "moneyness, and fit the synthetic model to the market.",
+    "research": "Proposals from the LLM researcher, their backtests against the current strategies, "
+    "and your approval before any of them may trade.",
+    "chat": "Ask the agent why it did what it did, answered from its own decisions and positions.",
+    "training": "Export the agent's decisions and outcomes as training data.",
+}
+
+
+class DashboardMixin(LoginRequiredMixin, UserPassesTestMixin):
+    tab = "live"
+
+    def test_func(self) -> bool:
+        return is_viewer(self.request.user)  # type: ignore[attr-defined]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context.update(tabs=TABS, active_tab=self.tab, is_operator=is_operator(self.request.user))  # type: ignore[attr-defined]
+        return context
+
+
+class LiveAgentView(DashboardMixin, TemplateView):
+    tab = "live"
+    template_name = "frontend/live.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(last_tick=agent_tick_latest(), enabled_strategies=strategy_list(enabled=True))
+        return context
+
+
+class StrategiesView(DashboardMixin, TemplateView):
+    tab = "strategies"
+    template_name = "frontend/strategies.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(strategies=strategy_list())
+        return context
+
+
+class TabView(DashboardMixin, TemplateView):
+    template_name = "frontend/planned.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(tab_title=dict(TABS)[self.tab], planned=PLANNED[self.tab])
+        return context

@@ -1,0 +1,131 @@
+"""Start the whole product on one machine: the web server and a Celery worker with embedded beat.
+
+Without ``REDIS_URL`` the worker takes its tasks from kombu's filesystem transport and live updates
+reach the browser through the database outbox; with it, both go through Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from optionsbot.env import env_str
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+class Command(BaseCommand):
+    help = "Run the web server, the background worker and the scheduler together; Ctrl-C stops all."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--concurrency", type=int, default=2, help="worker processes for background tasks"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        if _port_open(host, port):
+            raise CommandError(
+                f"Port {port} on {host} is already in use: stop what runs there or pass --port."
+            )
+        python = sys.executable
+        children = [
+            Child(
+                "web", [python, "-m", "daphne", "-b", host, "-p", str(port), "optionsbot.asgi:application"]
+            ),
+            Child(
+                "worker",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "optionsbot",
+                    "worker",
+                    "--beat",
+                    "--queues",
+                    ",".join(settings.CELERY_QUEUES_ALL),
+                    "--concurrency",
+                    str(options["concurrency"]),
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(settings.DATA_DIR / "celerybeat-schedule"),
+                ],
+            ),
+        ]
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for child in children:
+            child.process = subprocess.Popen(child.argv, env=env)  # noqa: S603 - our own interpreter
+        announced = False
+        exit_code = 0
+        try:
+            while not stopping:
+                for child in children:
+                    assert child.process is not None
+                    if child.process.poll() is not None:
+                        self.stderr.write(
+                            f"{child.name} exited with code {child.process.returncode}; stopping."
+                        )
+                        exit_code = 1
+                        stopping = True
+                if not announced and _port_open(host, port):
+                    announced = True
+                    user = env_str("OPTIONSBOT_ADMIN_USER", "admin")
+                    self.stdout.write(
+                        self.style.SUCCESS(f"\noptionsbot is running at http://{host}:{port}/")
+                        + f"\nLog in as '{user}' (password printed when the account was created, or "
+                        "OPTIONSBOT_ADMIN_PASSWORD).\nPress Ctrl-C to stop.\n"
+                    )
+                time.sleep(0.2)
+        finally:
+            self._stop_all(children)
+        if exit_code:
+            raise CommandError("a process of the embedded app stopped unexpectedly (see its output above)")
+
+    def _stop_all(self, children: list[Child]) -> None:
+        for child in children:
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        self.stdout.write("stopped.")
