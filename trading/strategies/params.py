@@ -72,6 +72,22 @@ class _SellOptionParams(_Strict):
     roll_delta: float = Field(
         ge=0.0, le=1.0, description="Roll or close when the absolute delta rises above this (0 = never)."
     )
+    roll_below_otm_pct: float | None = Field(
+        default=None,
+        ge=-50.0,
+        le=50.0,
+        description=(
+            "Roll or close when the option is less than this percent out of the money from the index "
+            "(negative: in the money by more than that; null = never)."
+        ),
+    )
+    roll_require_credit: bool = Field(
+        default=True,
+        description=(
+            "Roll only for a net credit (new premium at the bid, after fees, at least the buy-back "
+            "at the ask plus fees); otherwise close."
+        ),
+    )
     max_contracts_per_trade: float = Field(gt=0.0, le=1000.0, description="Largest order, in contracts.")
 
     @model_validator(mode="after")
@@ -142,6 +158,8 @@ _COMMON_PRESETS: dict[RiskProfile, dict[str, Any]] = {
         "take_profit_pct": 75.0,
         "roll_dte": 2,
         "roll_delta": 0.45,
+        "roll_below_otm_pct": 2.0,
+        "roll_require_credit": True,
         "max_contracts_per_trade": 1.0,
     },
     RiskProfile.MODERATE: {
@@ -157,6 +175,8 @@ _COMMON_PRESETS: dict[RiskProfile, dict[str, Any]] = {
         "take_profit_pct": 65.0,
         "roll_dte": 1,
         "roll_delta": 0.55,
+        "roll_below_otm_pct": 0.0,
+        "roll_require_credit": True,
         "max_contracts_per_trade": 2.0,
     },
     RiskProfile.AGGRESSIVE: {
@@ -172,6 +192,8 @@ _COMMON_PRESETS: dict[RiskProfile, dict[str, Any]] = {
         "take_profit_pct": 50.0,
         "roll_dte": 1,
         "roll_delta": 0.65,
+        "roll_below_otm_pct": -2.0,
+        "roll_require_credit": True,
         "max_contracts_per_trade": 5.0,
     },
 }
@@ -238,3 +260,7 @@ def validate_risk_limits(limits: Any) -> RiskLimits:
         return RiskLimits.model_validate(limits)
     except ValidationError as exc:
         raise ParameterError(_field_errors(exc)) from exc
+
+
+SellOptionParams = _SellOptionParams
+"""The parameters every option-selling logic shares (public name for type hints)."""

@@ -69,6 +69,7 @@ class Command(BaseCommand):
                     ",".join(settings.CELERY_QUEUES_ALL),
                     "--concurrency",
                     str(options["concurrency"]),
+                    "--quiet",  # no banner: the URL and login hint stay the last lines shown
                     "--without-mingle",
                     "--without-gossip",
                     "--loglevel",
