@@ -63,13 +63,13 @@ class Command(BaseCommand):
                     "celery",
                     "-A",
                     "optionsbot",
+                    "--quiet",  # no banner: the URL and login hint stay the last lines shown
                     "worker",
                     "--beat",
                     "--queues",
                     ",".join(settings.CELERY_QUEUES_ALL),
                     "--concurrency",
                     str(options["concurrency"]),
-                    "--quiet",  # no banner: the URL and login hint stay the last lines shown
                     "--without-mingle",
                     "--without-gossip",
                     "--loglevel",
