@@ -1,0 +1,1 @@
+"""Market sources for the emulator."""
