@@ -6,6 +6,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.views.generic import TemplateView
 
 from optionsbot.roles import is_operator, is_viewer
+from trading.agent.state import kill_switch_payload
+from trading.models import Decision
+from trading.selectors.agent import agent_state_read
 from trading.selectors.strategies import agent_tick_latest, strategy_list
 
 TABS = [
@@ -44,12 +47,22 @@ class DashboardMixin(LoginRequiredMixin, UserPassesTestMixin):
 
 
 class LiveAgentView(DashboardMixin, TemplateView):
+    """The agent's status, strategies, positions, decisions and log. The last tick and the kill switch
+    are rendered here; the page's script fills in the rest from the API and re-renders everything
+    whenever a tick or a kill-switch change is announced on the live feed."""
+
     tab = "live"
     template_name = "frontend/live.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(last_tick=agent_tick_latest(), enabled_strategies=strategy_list(enabled=True))
+        context.update(
+            last_tick=agent_tick_latest(),
+            kill_switch=kill_switch_payload(agent_state_read()),
+            strategy_names=list(strategy_list().values_list("name", flat=True)),
+            decision_actions=Decision.Action.choices,
+            decision_verdicts=Decision.Verdict.choices,
+        )
         return context
 
 

@@ -27,6 +27,7 @@ SEED_STRATEGIES: list[dict[str, object]] = [
         "underlyings": ["BTC", "ETH"],
         "option_types": ["call"],
         "decision_mode": "rules",
+        "priority": 10,
         "parameters": preset("covered_call", "conservative"),
         "risk_limits": {"max_contracts": 5.0, "max_open_positions": 4, "max_abs_delta": 2.0},
         "enabled": True,
@@ -41,6 +42,7 @@ SEED_STRATEGIES: list[dict[str, object]] = [
         "underlyings": ["BTC", "ETH"],
         "option_types": ["call"],
         "decision_mode": "rules",
+        "priority": 20,
         "parameters": preset("covered_call", "aggressive"),
         "risk_limits": {"max_contracts": 10.0, "max_open_positions": 6, "max_abs_delta": 5.0},
         "enabled": True,
@@ -53,6 +55,7 @@ SEED_STRATEGIES: list[dict[str, object]] = [
         "underlyings": ["BTC"],
         "option_types": ["put"],
         "decision_mode": "rules",
+        "priority": 50,
         "parameters": preset("cash_secured_put", "moderate"),
         "risk_limits": {"max_contracts": 2.0, "max_open_positions": 2, "max_abs_delta": 1.0},
         "enabled": False,
@@ -68,6 +71,7 @@ class ScheduleSpec:
     queue: str
     enabled: bool
     description: str
+    kwargs: dict[str, object] = field(default_factory=dict)
 
 
 def schedule_specs() -> list[ScheduleSpec]:
@@ -87,6 +91,15 @@ def schedule_specs() -> list[ScheduleSpec]:
             queue="agent",
             enabled=True,
             description="Records Deribit option chains for calibration and backtests.",
+        ),
+        ScheduleSpec(
+            name="prune market snapshots",
+            task="trading.tasks.prune_market_snapshots",
+            every_seconds=24 * 3600,
+            queue="agent",
+            enabled=True,
+            description="Drops the option rows of market snapshots older than MARKET_SNAPSHOT_KEEP_DAYS.",
+            kwargs={"keep_days": settings.MARKET_SNAPSHOT_KEEP_DAYS},
         ),
         ScheduleSpec(
             name="researcher",
@@ -149,7 +162,7 @@ def schedules_ensure(report: SeedReport) -> None:
                 "queue": spec.queue,
                 "enabled": spec.enabled,
                 "description": spec.description,
-                "kwargs": json.dumps({}),
+                "kwargs": json.dumps(spec.kwargs),
             },
         )
         if created:

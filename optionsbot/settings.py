@@ -277,6 +277,10 @@ if DERIBIT_ENV == "mainnet" and not env_bool("DERIBIT_MAINNET_CONFIRM", False):
         "DERIBIT_ENV=mainnet trades real money: set DERIBIT_MAINNET_CONFIRM=true as well to allow it"
     )
 AGENT_TICK_SECONDS = env_int("AGENT_TICK_SECONDS", 60, minimum=5)
+# The local Deribit emulator that TRADING_MODE=sim trades against (started by run_embedded).
+EMULATOR_PORT = env_int("EMULATOR_PORT", 8765, minimum=1)
+# No new risk is opened this many minutes before the daily 08:00 UTC expiry.
+AGENT_EXPIRY_QUIET_MINUTES = env_int("AGENT_EXPIRY_QUIET_MINUTES", 30, minimum=0)
 
 # Real Deribit data for imports, calibration and the real-data tests (read in place, never copied).
 OPTIONSBOT_REAL_DATA = env_str("OPTIONSBOT_REAL_DATA", str(BASE_DIR.parent / "shared" / "deribit_data"))
@@ -296,3 +300,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Market data ----------------------------------------------------------------------------
+# Snapshots and the chain harvester read public Deribit data. In TRADING_MODE=sim a non-empty
+# DERIBIT_BASE_URL (the local emulator, e.g. http://127.0.0.1:8765) replaces Deribit's host; empty
+# means the official testnet or mainnet host per DERIBIT_ENV. TRADING_MODE=live always uses Deribit.
+DERIBIT_BASE_URL = env_str("DERIBIT_BASE_URL").rstrip("/")
+if DERIBIT_BASE_URL and not DERIBIT_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"DERIBIT_BASE_URL must start with http:// or https://: {DERIBIT_BASE_URL!r}")
+TARDIS_API_KEY = env_str("TARDIS_API_KEY")  # never logged; without it only first-of-month days download
+MARKET_SNAPSHOT_MAX_AGE_SECONDS = env_int("MARKET_SNAPSHOT_MAX_AGE_SECONDS", 120, minimum=1)
+MARKET_SNAPSHOT_MIN_INSTRUMENTS = env_int("MARKET_SNAPSHOT_MIN_INSTRUMENTS", 20, minimum=1)
+MARKET_SNAPSHOT_KEEP_DAYS = env_int("MARKET_SNAPSHOT_KEEP_DAYS", 7, minimum=1)
+HARVEST_CURRENCIES = [c.upper() for c in env_list("HARVEST_CURRENCIES", ["BTC", "ETH"])]
+if not HARVEST_CURRENCIES or not set(HARVEST_CURRENCIES) <= {"BTC", "ETH"}:
+    raise ImproperlyConfigured("HARVEST_CURRENCIES must be BTC, ETH or both (comma-separated)")

@@ -5,15 +5,35 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from optionsbot.views import HealthView
+from trading.api.agent_views import (
+    AgentEventViewSet,
+    AgentStatusView,
+    DecisionViewSet,
+    FillViewSet,
+    KillSwitchEngageView,
+    KillSwitchResetView,
+    OrderViewSet,
+    PositionViewSet,
+    StrategyStatusView,
+)
 from trading.api.views import StrategyViewSet
 
 router = DefaultRouter()
 router.register("strategies", StrategyViewSet, basename="strategy")
+router.register("decisions", DecisionViewSet, basename="decision")
+router.register("orders", OrderViewSet, basename="order")
+router.register("fills", FillViewSet, basename="fill")
+router.register("positions", PositionViewSet, basename="position")
+router.register("agent/events", AgentEventViewSet, basename="agent-event")
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("agent/status/", AgentStatusView.as_view(), name="agent-status"),
+    path("agent/kill-switch/engage/", KillSwitchEngageView.as_view(), name="kill-switch-engage"),
+    path("agent/kill-switch/reset/", KillSwitchResetView.as_view(), name="kill-switch-reset"),
+    path("agent/strategies/", StrategyStatusView.as_view(), name="strategy-status"),
     path("", include(router.urls)),
 ]
 

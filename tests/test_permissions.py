@@ -18,6 +18,13 @@ from rest_framework.test import APIClient
 
 from optionsbot.asgi import application
 from tests.factories import StrategyFactory
+from tests.trading.factories import (
+    AgentEventFactory,
+    DecisionFactory,
+    FillFactory,
+    OrderFactory,
+    PositionFactory,
+)
 from trading.strategies.params import preset
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +50,8 @@ def _create_body() -> dict[str, Any]:
     }
 
 
+DECISION_ID = 4242
+
 ENDPOINTS = [
     Endpoint("get", "/api/health/", "api/health/", public=True),
     Endpoint("get", "/api/schema/", "api/schema/", public=True),
@@ -60,6 +69,22 @@ ENDPOINTS = [
     ),
     Endpoint("post", "/api/strategies/perm_cc/enable/", "api/strategies/<name>/enable/", writes=True),
     Endpoint("post", "/api/strategies/perm_cc/disable/", "api/strategies/<name>/disable/", writes=True),
+    Endpoint("get", "/api/agent/status/", "api/agent/status/"),
+    Endpoint(
+        "post",
+        "/api/agent/kill-switch/engage/",
+        "api/agent/kill-switch/engage/",
+        writes=True,
+        body=lambda: {"reason": "permission test"},
+    ),
+    Endpoint("post", "/api/agent/kill-switch/reset/", "api/agent/kill-switch/reset/", writes=True),
+    Endpoint("get", "/api/agent/strategies/", "api/agent/strategies/"),
+    Endpoint("get", "/api/agent/events/", "api/agent/events/"),
+    Endpoint("get", "/api/decisions/", "api/decisions/"),
+    Endpoint("get", f"/api/decisions/{DECISION_ID}/", "api/decisions/<pk>/"),
+    Endpoint("get", "/api/orders/", "api/orders/"),
+    Endpoint("get", "/api/fills/", "api/fills/"),
+    Endpoint("get", "/api/positions/", "api/positions/"),
 ]
 
 
@@ -75,7 +100,10 @@ def _api_routes() -> set[str]:
 
     walk(get_resolver().url_patterns, "")
     return {
-        r.replace("^", "").replace("$", "").replace("(?P<name>[a-z0-9][a-z0-9_\\-]*)", "<name>")
+        r.replace("(?P<pk>[^/.]+)", "<pk>")
+        .replace("^", "")
+        .replace("$", "")
+        .replace("(?P<name>[a-z0-9][a-z0-9_\\-]*)", "<name>")
         for r in routes
         if r.startswith("api/") and "format" not in r and "\\.(?P" not in r
     }
@@ -87,7 +115,11 @@ def test_the_matrix_names_every_api_route() -> None:
 
 @pytest.fixture
 def strategy() -> None:
-    StrategyFactory(name="perm_cc")
+    cc = StrategyFactory(name="perm_cc")
+    decision = DecisionFactory(pk=DECISION_ID, strategy=cc)
+    FillFactory(order=OrderFactory(decision=decision))
+    PositionFactory(strategy=cc)
+    AgentEventFactory()
 
 
 def _call(client: APIClient, endpoint: Endpoint) -> int:

@@ -7,8 +7,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
-from trading.models import AgentTick, Strategy
+from trading.models import AgentTick, MarketSnapshot, Strategy
 from trading.services.strategies import strategy_clean, strategy_set_enabled
 
 
@@ -23,6 +24,7 @@ class StrategyAdminForm(forms.ModelForm):
             "underlyings",
             "option_types",
             "decision_mode",
+            "priority",
             "parameters",
             "risk_limits",
             "enabled",
@@ -51,6 +53,7 @@ class StrategyAdmin(admin.ModelAdmin):
         "logic_kind",
         "risk_profile",
         "decision_mode",
+        "priority",
         "underlyings",
         "enabled",
         "approved_for_live",
@@ -82,3 +85,76 @@ class AgentTickAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(MarketSnapshot)
+class MarketSnapshotAdmin(admin.ModelAdmin):
+    """Read-only: snapshots are what the agent saw; the rows are shown, never edited."""
+
+    list_display = (
+        "taken_at",
+        "currency",
+        "environment",
+        "index_price",
+        "dvol",
+        "row_count",
+        "quality_ok",
+        "problem_summary",
+    )
+    list_filter = ("currency", "quality_ok", "source", "environment")
+    date_hierarchy = "taken_at"
+    exclude = ("rows",)
+    readonly_fields = (
+        "currency",
+        "taken_at",
+        "data_timestamp",
+        "source",
+        "environment",
+        "index_price",
+        "dvol",
+        "row_count",
+        "quality_ok",
+        "problems",
+        "warnings",
+        "rows_format",
+        "rows_sha256",
+        "created_at",
+        "rows_preview",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MarketSnapshot]:
+        return super().get_queryset(request).defer("rows")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: MarketSnapshot | None = None) -> bool:
+        return False
+
+    @admin.display(description="problems")
+    def problem_summary(self, obj: MarketSnapshot) -> str:
+        return "; ".join(obj.problems)[:120]
+
+    @admin.display(description="first options")
+    def rows_preview(self, obj: MarketSnapshot) -> str:
+        if obj.rows_format != MarketSnapshot.RowsFormat.PARQUET:
+            return "(rows pruned)"
+        columns = (
+            "instrument_name",
+            "underlying",
+            "implied_volatility",
+            "mark_price",
+            "bid_price",
+            "ask_price",
+        )
+        head = obj.frame().loc[:, list(columns)].head(20)
+        header = format_html_join("", "<th>{}</th>", ((c,) for c in columns))
+        body = format_html_join(
+            "",
+            "<tr>{}</tr>",
+            (
+                (format_html_join("", "<td>{}</td>", ((v,) for v in row)),)
+                for row in head.itertuples(index=False)
+            ),
+        )
+        return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", header, body)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.factories import PASSWORD, StrategyFactory
-from trading.services.agent import agent_tick_run
+from tests.trading.factories import AgentTickFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,9 +61,9 @@ def test_strategies_tab_lists_the_registry(client: Any, viewer: Any) -> None:
 def test_live_tab_shows_the_last_tick(client: Any, viewer: Any) -> None:
     client.force_login(viewer)
     assert b"No tick has run yet." in client.get("/").content
-    agent_tick_run()
+    AgentTickFactory(message="3 strategies, 5 decisions")
     html = client.get("/").content.decode()
-    assert "Skipped" in html and "nothing was traded" in html
+    assert "3 strategies, 5 decisions" in html
 
 
 def test_no_page_loads_anything_from_another_host(client: Any, operator: Any) -> None:
@@ -76,7 +76,12 @@ def test_no_page_loads_anything_from_another_host(client: Any, operator: Any) ->
 
 
 def test_static_assets_are_served_by_the_app(client: Any) -> None:
-    for asset in ("/static/frontend/app.css", "/static/frontend/live.js"):
+    for asset in (
+        "/static/frontend/app.css",
+        "/static/frontend/live.js",
+        "/static/frontend/ui.js",
+        "/static/frontend/agent.js",
+    ):
         response = client.get(asset)
         assert response.status_code == 200, asset
         assert b"".join(response.streaming_content if response.streaming else [response.content])

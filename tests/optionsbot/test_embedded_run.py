@@ -1,6 +1,7 @@
-"""The embedded default as `make run` starts it: web server, Celery worker and beat in separate
-processes with no Redis and no PostgreSQL. A scheduled tick, run by the worker, must reach a
-logged-in browser's WebSocket, and Ctrl-C must stop every process cleanly."""
+"""The embedded default as `make run` starts it: the simulated exchange, the web server, and a
+Celery worker with beat, in separate processes with no Redis and no PostgreSQL. A scheduled tick,
+run by the worker against the simulated exchange, must reach a logged-in browser's WebSocket, and
+Ctrl-C must stop every process cleanly."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ def test_embedded_app_runs_ticks_pushes_them_live_and_stops_on_ctrl_c(tmp_path: 
         OPTIONSBOT_DATA_DIR=str(tmp_path),
         OPTIONSBOT_ADMIN_PASSWORD="embedded-test-password",
         AGENT_TICK_SECONDS="5",
+        EMULATOR_PORT=str(_free_port()),
         PYTHONUNBUFFERED="1",
     )
     _manage(env, "migrate", "--no-input")
@@ -104,8 +106,10 @@ def test_embedded_app_runs_ticks_pushes_them_live_and_stops_on_ctrl_c(tmp_path: 
         _wait_for_http(f"{base}/api/health/", time.monotonic() + 60)
         cookies = _login(base, "admin", "embedded-test-password")
         event = asyncio.run(_next_tick_event(f"ws://127.0.0.1:{port}/ws/live/", cookies, base, timeout=30))
-        assert event["data"]["status"] == "skipped"  # type: ignore[index]
-        assert "covered_call_conservative" in event["data"]["summary"]["enabled_strategies"]  # type: ignore[index]
+        # The worker ran a real tick against the simulated exchange: market data, strategies, risk.
+        assert event["data"]["status"] == "ok", event  # type: ignore[index]
+        assert "2 strategies" in event["data"]["message"]  # type: ignore[index]
+        assert set(event["data"]["summary"]["snapshots"]) == {"BTC", "ETH"}  # type: ignore[index]
         health = httpx.get(f"{base}/api/health/").json()
         assert health["status"] == "ok" and health["checks"]["agent"]["last_tick_at"]
     finally:

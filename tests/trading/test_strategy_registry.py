@@ -143,6 +143,7 @@ def _admin_form(**overrides: Any) -> dict[str, Any]:
     form = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in body.items()}
     form["enabled"] = "on" if body["enabled"] else ""
     form["approved_for_live"] = ""
+    form["priority"] = "100"
     return {k: v for k, v in form.items() if v != ""}
 
 

@@ -20,6 +20,7 @@ class StrategyOutputSerializer(serializers.ModelSerializer):
             "underlyings",
             "option_types",
             "decision_mode",
+            "priority",
             "parameters",
             "risk_limits",
             "enabled",
@@ -40,6 +41,7 @@ class StrategyInputSerializer(serializers.Serializer):
     underlyings = serializers.JSONField()
     option_types = serializers.JSONField()
     decision_mode = serializers.ChoiceField(choices=[m.value for m in DecisionMode], required=False)
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=32767)
     parameters = serializers.JSONField()
     risk_limits = serializers.JSONField(required=False)
     enabled = serializers.BooleanField(required=False)

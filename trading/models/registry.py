@@ -41,6 +41,9 @@ class Strategy(models.Model):
         blank=True,
         help_text="Per-strategy limits for the risk engine; empty means the defaults.",
     )
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="When strategies compete for the same limit, the lower number goes first."
+    )
     enabled = models.BooleanField(default=False)
     approved_for_live = models.BooleanField(
         default=False, help_text="Needed before this strategy may trade on a live (non-simulated) exchange."

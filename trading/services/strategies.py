@@ -26,6 +26,7 @@ EDITABLE_FIELDS = (
     "underlyings",
     "option_types",
     "decision_mode",
+    "priority",
     "parameters",
     "risk_limits",
     "enabled",

@@ -1,5 +1,7 @@
 // The dashboard's live feed: one WebSocket per page, reconnecting with backoff.
-// Pages listen for "optionsbot:event" on document; the status badge shows the connection state.
+// Pages listen for "optionsbot:event" on document (detail: {topic, data, at}) and for
+// "optionsbot:connected", sent on every (re)connection, when events may have been missed.
+// The status badge shows the connection state.
 (function () {
   "use strict";
   const status = document.getElementById("live-status");
@@ -11,29 +13,19 @@
     status.textContent = text;
   }
 
-  function applyBuiltIn(event) {
-    if (event.topic === "agent.tick") {
-      const tick = event.data;
-      const el = document.getElementById("last-tick");
-      if (el) {
-        const when = new Date(tick.started_at);
-        el.textContent = when.toISOString().replace("T", " ").slice(0, 19) + " UTC · " + tick.status_display;
-      }
-      const msg = document.getElementById("last-tick-message");
-      if (msg) msg.textContent = tick.message || "—";
-    }
-  }
-
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(scheme + "://" + window.location.host + "/ws/live/");
     setState("connecting", "connecting…");
-    ws.onopen = function () { delay = 1000; setState("open", "live"); };
+    ws.onopen = function () {
+      delay = 1000;
+      setState("open", "live");
+      document.dispatchEvent(new CustomEvent("optionsbot:connected"));
+    };
     ws.onmessage = function (msg) {
       let data;
       try { data = JSON.parse(msg.data); } catch (e) { return; }
       if (data.type !== "event") return;
-      applyBuiltIn(data);
       document.dispatchEvent(new CustomEvent("optionsbot:event", { detail: data }));
     };
     ws.onclose = function (evt) {

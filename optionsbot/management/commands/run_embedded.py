@@ -51,7 +51,31 @@ class Command(BaseCommand):
                 f"Port {port} on {host} is already in use: stop what runs there or pass --port."
             )
         python = sys.executable
-        children = [
+        children = []
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if settings.TRADING_MODE == "sim":
+            # The simulated Deribit: the agent trades it through the real client, as it would Deribit.
+            emulator_port = settings.EMULATOR_PORT
+            if _port_open("127.0.0.1", emulator_port):
+                raise CommandError(
+                    f"Port {emulator_port} (the simulated exchange) is in use: set EMULATOR_PORT to another."
+                )
+            env.setdefault("DERIBIT_BASE_URL", f"http://127.0.0.1:{emulator_port}")
+            children.append(
+                Child(
+                    "exchange",
+                    [
+                        python,
+                        "-m",
+                        "trading.exchange.emulator",
+                        "--port",
+                        str(emulator_port),
+                        "--source",
+                        "synthetic",
+                    ],
+                )
+            )
+        children += [
             Child(
                 "web", [python, "-m", "daphne", "-b", host, "-p", str(port), "optionsbot.asgi:application"]
             ),
@@ -87,9 +111,11 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         for child in children:
             child.process = subprocess.Popen(child.argv, env=env)  # noqa: S603 - our own interpreter
+            if child.name == "exchange":
+                # The worker's first tick must find the simulated exchange already listening.
+                self._wait_for_port(child, settings.EMULATOR_PORT)
         announced = False
         exit_code = 0
         try:
@@ -115,6 +141,17 @@ class Command(BaseCommand):
             self._stop_all(children)
         if exit_code:
             raise CommandError("a process of the embedded app stopped unexpectedly (see its output above)")
+
+    def _wait_for_port(self, child: Child, port: int, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not _port_open("127.0.0.1", port):
+            assert child.process is not None
+            if child.process.poll() is not None or time.monotonic() > deadline:
+                child.process.kill()
+                raise CommandError(
+                    f"the simulated exchange did not start on port {port} (see its output above)"
+                )
+            time.sleep(0.1)
 
     def _stop_all(self, children: list[Child]) -> None:
         for child in children:
