@@ -22,7 +22,7 @@ from django.utils import timezone
 from trading.agent.gateway import ExchangeGateway
 from trading.agent.lease import Lease, lease_is_current
 from trading.agent.ledger import D
-from trading.agent.reconcile import book_trades, order_apply_exchange_state, order_label
+from trading.agent.reconcile import book_trades, order_apply_exchange_state, order_label, trades_book_since
 from trading.exchange.errors import (
     AmbiguousOrderError,
     DeribitError,
@@ -103,6 +103,11 @@ def order_send(*, gateway: ExchangeGateway, order: Order, lease: Lease, now: dat
     order_apply_exchange_state(order=order, wire=result.order, now=now)
     if result.trades:
         book_trades(trades=result.trades, now=now)
+    elif result.recovered_by_label and order.filled_amount > 0:
+        # The response was lost, so its trades were too: read them back and book them now.
+        trades_book_since(
+            gateway=gateway, currencies=[order.currency], since=now - timedelta(minutes=5), now=now
+        )
     return order
 
 

@@ -134,11 +134,15 @@ def book_trades(*, trades: list[UserTrade], now: datetime) -> int:
     return booked
 
 
-def _book_fills(gw: ExchangeGateway, currencies: list[str], now: datetime, result: ReconcileResult) -> None:
-    since = int((now - TRADE_LOOKBACK).timestamp() * 1000)
+def trades_book_since(
+    *, gateway: ExchangeGateway, currencies: list[str], since: datetime, now: datetime
+) -> int:
+    """Fetch our trades since ``since`` and book the ones not booked yet; returns how many."""
+    gw = gateway
+    booked = 0
     for currency in currencies:
+        start = int(since.timestamp() * 1000)
         trades: list[UserTrade] = []
-        start = since
         while True:
             page = gw.call(
                 "get_user_trades_by_currency",
@@ -152,7 +156,8 @@ def _book_fills(gw: ExchangeGateway, currencies: list[str], now: datetime, resul
             if not page.has_more or not page.trades:
                 break
             start = page.trades[-1].timestamp + 1
-        result.fills_booked += book_trades(trades=trades, now=now)
+        booked += book_trades(trades=trades, now=now)
+    return booked
 
 
 def _compare_positions(
@@ -192,6 +197,8 @@ def reconcile_run(
     now = now or timezone.now()
     result = ReconcileResult()
     _resolve_orders(gateway, now, result)
-    _book_fills(gateway, currencies, now, result)
+    result.fills_booked += trades_book_since(
+        gateway=gateway, currencies=currencies, since=now - TRADE_LOOKBACK, now=now
+    )
     _compare_positions(gateway, currencies, now, result)
     return result

@@ -157,3 +157,33 @@ def test_run_agent_once_runs_a_tick_against_the_configured_exchange(
     out = capsys.readouterr().out
     assert "ok" in out and "1 strategy" in out
     assert AgentTick.objects.get().summary["now"].startswith(exchange.now.date().isoformat())
+
+
+def test_a_partly_filled_order_books_what_filled_and_is_cancelled_at_the_next_tick(
+    exchange: RunningEmulator,
+) -> None:
+    StrategyFactory(name="calls_low", underlyings=["BTC"], parameters=calls(max_contracts_per_trade=2.0))
+    exchange.emulator.faults.partial_fills(0.5)
+    tick(exchange)
+    order = Order.objects.filter(side="sell").first()
+    assert order is not None and order.state == Order.State.OPEN
+    assert order.filled_amount == order.amount / 2
+    assert sum(f.amount for f in Fill.objects.filter(order=order)) == order.filled_amount
+    exchange.emulator.faults.clear()
+    tick(exchange)  # the market has not moved, so the rest could not fill
+    order.refresh_from_db()
+    assert order.state == Order.State.CANCELLED  # the unfilled rest does not linger
+    assert ledger("BTC") == pytest.approx(exchange.positions("BTC"))
+
+
+def test_a_lost_submit_response_is_resolved_by_label_without_a_second_order(
+    exchange: RunningEmulator,
+) -> None:
+    StrategyFactory(name="calls_low", underlyings=["BTC"], parameters=calls())
+    exchange.emulator.faults.drop_response(methods="private/sell", times=1)
+    tick(exchange)
+    sells = Order.objects.filter(side="sell")
+    assert sells.count() == 1
+    assert sells.get().state == Order.State.FILLED
+    assert exchange.positions("BTC") == pytest.approx(ledger("BTC"))
+    assert sum(abs(v) for v in exchange.positions("BTC").values()) == pytest.approx(float(sells.get().amount))
