@@ -9,6 +9,10 @@ and each operation (a ``public/ticker`` read; a resting limit buy submitted then
 Client and emulator share one event loop and one process on loopback, so a figure is the cost
 of the whole stack (client, JSON, sockets, emulator), not of a network. Rate limits are lifted
 on both sides so they do not throttle the measurement. Figures are from a single run.
+
+The WebSocket rows are repeated with a state file (``state_path``): saved before every answer,
+by default (``ws+state``) and with an fsync per save (``ws+fsync``). A last table gives the
+emulator's own cost of a ticker (no client, no socket), the figure its quote cache is about.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import asyncio
 import itertools
 import platform
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from trading.exchange.client import DeribitClient
 from trading.exchange.config import ClientConfig, Credentials, RateLimitConfig
@@ -29,6 +35,7 @@ from trading.exchange.emulator import (
     ManualClock,
     SyntheticSource,
 )
+from trading.exchange.emulator.rpc import CallContext
 
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"  # noqa: S105 - the emulator's loopback account, not a credential
@@ -36,6 +43,7 @@ WARMUP = 20
 SEQUENTIAL = {"ticker": 500, "submit+cancel": 200}
 CONCURRENT = {"ticker": 2_000, "submit+cancel": 400}
 CONCURRENCY = 16
+START_MS = SyntheticSource().config.start_ms + 3_600_000
 RESTING_PRICE = 0.0005  # the minimum tick: a buy here rests far below the market
 
 Operation = Callable[[], Awaitable[object]]
@@ -97,13 +105,18 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _bench_transport(transport: str) -> list[tuple[str, ...]]:
+async def _bench_transport(
+    transport: str, state: Path | None = None, *, fsync: bool = False
+) -> list[tuple[str, ...]]:
     emulator = DeribitEmulator(
         source=SyntheticSource(),
-        clock=ManualClock(SyntheticSource().config.start_ms + 3_600_000),
+        clock=ManualClock(START_MS),
         accounts=[AccountConfig(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)],
         rate_limits=EmulatorRateLimits(enabled=False),
+        state_path=state,
+        state_fsync=fsync,
     )
+    label = transport if state is None else ("ws+fsync" if fsync else "ws+state")
     rows: list[tuple[str, ...]] = []
     async with emulator:
         config = ClientConfig(
@@ -124,7 +137,7 @@ async def _bench_transport(transport: str) -> list[tuple[str, ...]]:
                 rate = await _throughput_per_s(operation, CONCURRENT[op_name], CONCURRENCY)
                 rows.append(
                     (
-                        transport,
+                        label,
                         op_name,
                         f"{statistics.mean(lat):7.2f}",
                         f"{_percentile(lat, 0.5):7.2f}",
@@ -144,10 +157,33 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
 
 
+def _engine_ticker_rows() -> list[tuple[str, ...]]:
+    """CPU cost of ``public/ticker`` inside the emulator, right after a market step and later."""
+    emulator = DeribitEmulator(source=SyntheticSource(), clock=ManualClock(START_MS))
+    engine = emulator.engine
+    name = _option_name(emulator)
+    handle = emulator.methods.handle
+    ctx = CallContext(transport="http", connection_id=None)
+    out = []
+    for when in ("first call", "repeated"):
+        times = []
+        for i in range(SEQUENTIAL["ticker"]):
+            if when == "first call":
+                engine.sync(START_MS + (i + 1) * 10_000)  # a new market step every time
+            t0 = time.perf_counter()
+            handle("public/ticker", {"instrument_name": name}, ctx)
+            times.append((time.perf_counter() - t0) * 1e3)
+        out.append((when, f"{statistics.mean(times):6.3f}", f"{_percentile(times, 0.5):6.3f}"))
+    return out
+
+
 async def _run() -> None:
     rows: list[tuple[str, ...]] = []
     for transport in ("http", "ws"):
         rows.extend(await _bench_transport(transport))
+    with tempfile.TemporaryDirectory() as folder:
+        rows.extend(await _bench_transport("ws", Path(folder) / "state.db"))
+        rows.extend(await _bench_transport("ws", Path(folder) / "fsync.db", fsync=True))
     print(
         f"Deribit client <-> in-process emulator on loopback (Python {platform.python_version()}, "
         f"one event loop); submit+cancel = 2 requests"
@@ -160,6 +196,8 @@ async def _run() -> None:
         ("transport", "operation", "mean ms", "p50 ms", "p90 ms", "p99 ms", "seq op/s", "conc op/s"),
         rows,
     )
+    print("\npublic/ticker inside the emulator (no client, no socket):")
+    _table(("ticker", "mean ms", "p50 ms"), _engine_ticker_rows())
 
 
 def main() -> None:

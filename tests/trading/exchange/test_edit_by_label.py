@@ -13,6 +13,7 @@ from trading.exchange.errors import (
     OrderNotFoundError,
     OrderNotPlacedError,
     SettlementInProgressError,
+    TimedOutError,
 )
 
 
@@ -129,3 +130,23 @@ async def test_edit_by_label_lookup_failure_makes_the_outcome_ambiguous(
     assert info.value.label == "ebl-amb" and info.value.instrument_name == name
     assert emulator.requests["private/edit_by_label"] == 1  # never resent blindly
     assert [o["amount"] for o in emulator.orders_with_label("ebl-amb")] == [0.2]  # it did apply
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("method", ["private/edit", "private/edit_by_label"])
+async def test_an_edit_past_its_valid_until_is_refused_and_changes_nothing(
+    transport: str, method: str, emulator: DeribitEmulator, make_client: ClientFactory
+) -> None:
+    """As for buy and sell: a request arriving after ``valid_until`` (ms) is 13888 timed_out."""
+    client = await make_client(transport, cancel_on_disconnect=False)
+    name = pick_option(emulator)
+    placed = await client.buy(instrument_name=name, amount=0.1, price=0.0005, label="vu")
+    target = {"order_id": placed.order.order_id} if method == "private/edit" else {"label": "vu"}
+    edit = {**target, "instrument_name": name, "amount": 0.2, "price": 0.001}
+    now = emulator.clock.now_ms()
+    with pytest.raises(TimedOutError) as late:
+        await client.call(method, {**edit, "valid_until": now - 1})
+    assert late.value.code == 13888
+    assert [(o["amount"], o["price"]) for o in emulator.orders_with_label("vu")] == [(0.1, 0.0005)]
+    done = await client.call(method, {**edit, "valid_until": now + 5_000})
+    assert done["order"]["amount"] == 0.2 and done["order"]["price"] == 0.001

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from trading.exchange.emulator.market import (
     MIN_TRADE_AMOUNT,
@@ -19,7 +18,7 @@ from trading.exchange.emulator.market import (
 )
 from trading.exchange.emulator.pricing import MS_PER_YEAR, greeks, implied_vol_coin
 
-__all__ = ["InstrumentRecord", "Level", "price_band"]
+__all__ = ["InstrumentRecord", "Level", "price_band", "solve_quote_vols"]
 
 Level = tuple[float, float]  # (price coin, amount coin)
 
@@ -63,11 +62,16 @@ class InstrumentRecord:
     high: float | None = None
     low: float | None = None
     trade_seq: int = 0
+    #: when ``quote`` was taken from the market: the time its implied vols are solved at
+    quote_ms: int = 0
     consumed: dict[tuple[str, float], float] = field(default_factory=dict)
+    #: implied vol (decimal, NaN if none) by price, for the current quote
+    _ivs: dict[float, float] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_quote(cls, quote: OptionQuote, *, instrument_id: int, now_ms: int) -> InstrumentRecord:
         return cls(
+            quote_ms=now_ms,
             name=quote.instrument_name,
             currency=quote.currency,
             strike=quote.strike,
@@ -151,10 +155,31 @@ class InstrumentRecord:
         key = (side, price)
         self.consumed[key] = round(self.consumed.get(key, 0.0) + amount, 8)
 
-    def set_quote(self, quote: OptionQuote, *, market_changed: bool) -> None:
+    def set_quote(self, quote: OptionQuote, *, at_ms: int, market_changed: bool) -> None:
         self.quote = quote
+        self.quote_ms = at_ms
+        self._ivs.clear()
         if market_changed:
             self.consumed.clear()
+
+    def implied_vol_at(self, price: float) -> float:
+        """The implied vol (decimal; NaN if none fits) of ``price`` (coin) under the current quote,
+        solved at the quote's time. Top-of-book prices are solved for the whole chain at once when
+        the market steps (:func:`solve_quote_vols`); other prices once, then remembered."""
+        iv = self._ivs.get(price)
+        if iv is None:
+            q = self.quote
+            iv = float(
+                implied_vol_coin(
+                    price,
+                    q.underlying_price,
+                    self.strike,
+                    self.t_years(self.quote_ms),
+                    self.option_type == "call",
+                )[0]
+            )
+            self._ivs[price] = iv
+        return iv
 
     # ------------------------------------------------------------------ wire objects
 
@@ -177,8 +202,8 @@ class InstrumentRecord:
         t = self.t_years(now_ms)
         is_call = self.option_type == "call"
         g = greeks(q.underlying_price, self.strike, t, q.mark_iv / 100.0, is_call)
-        prices = [bids[0][0] if bids else np.nan, asks[0][0] if asks else np.nan]
-        ivs = implied_vol_coin(prices, q.underlying_price, self.strike, t, is_call)
+        bid_iv = self.implied_vol_at(bids[0][0]) if bids else math.nan
+        ask_iv = self.implied_vol_at(asks[0][0]) if asks else math.nan
         low, high = price_band(q.mark_price)
 
         def iv_pct(x: float) -> float:
@@ -213,8 +238,8 @@ class InstrumentRecord:
             "best_ask_price": asks[0][0] if asks else 0.0,
             "interest_rate": 0.0,
             "mark_iv": q.mark_iv,
-            "bid_iv": iv_pct(float(ivs[0])),
-            "ask_iv": iv_pct(float(ivs[1])),
+            "bid_iv": iv_pct(bid_iv),
+            "ask_iv": iv_pct(ask_iv),
             "underlying_price": q.underlying_price,
             "underlying_index": q.underlying_index,
             "estimated_delivery_price": index_price,
@@ -269,6 +294,32 @@ class InstrumentRecord:
             "ask_price": ask,
             "volume_usd": _r(q.volume_usd, 2),
         }
+
+
+def solve_quote_vols(records: Sequence[InstrumentRecord]) -> None:
+    """Solve the implied vols of every record's best bid and ask in one vectorised pass (the
+    prices a ticker or a taker fill most often asks about), each at its quote's time."""
+    if not records:
+        return
+    prices: list[float] = []
+    owners: list[InstrumentRecord] = []
+    for rec in records:
+        q = rec.quote
+        for price in (q.best_bid_price, q.best_ask_price):
+            if price is not None:
+                prices.append(price)
+                owners.append(rec)
+    if not prices:
+        return
+    ivs = implied_vol_coin(
+        prices,
+        [r.quote.underlying_price for r in owners],
+        [r.strike for r in owners],
+        [r.t_years(r.quote_ms) for r in owners],
+        [r.option_type == "call" for r in owners],
+    )
+    for rec, price, iv in zip(owners, prices, ivs.tolist(), strict=True):
+        rec._ivs[price] = iv
 
 
 def merge_levels(market: list[Level], own: list[Level], *, descending: bool) -> list[Level]:

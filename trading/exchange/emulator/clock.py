@@ -22,6 +22,8 @@ class Clock(Protocol):
 class RealClock:
     """Wall-clock time."""
 
+    speed = 1.0
+
     def now_ms(self) -> int:
         return int(time.time() * 1000)
 
@@ -38,6 +40,10 @@ class AcceleratedClock:
 
     def now_ms(self) -> int:
         return self._start_ms + int((time.monotonic() - self._t0) * 1000 * self._speed)
+
+    @property
+    def speed(self) -> float:
+        return self._speed
 
 
 class ManualClock:

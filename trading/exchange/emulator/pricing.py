@@ -2,7 +2,8 @@
 
 The emulator's own small pricer: ``trading/quant/black76.py`` is the project's library, and
 :func:`quant_pricer_available` tells whether it is importable; the emulator only needs these
-few formulas, verified against real Deribit tickers in the tests.
+few formulas, verified against real Deribit tickers in the tests. Implied vols are solved with
+the project's vectorised solver (:func:`trading.quant.implied_vol.implied_vol`).
 
 Units: forward ``f`` and strike ``k`` in USD, ``t_years`` on a 365-day year, ``sigma`` as a
 decimal (0.5 = 50%). Prices returned in coin (USD price / forward).
@@ -15,6 +16,8 @@ import importlib.util
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
+
+from trading.quant.implied_vol import implied_vol
 
 __all__ = ["greeks", "implied_vol_coin", "price_coin", "quant_pricer_available"]
 
@@ -69,22 +72,35 @@ def greeks(
     return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
 
 
+_IV_LOW, _IV_HIGH = 1e-4, 10.0
+
+
 def implied_vol_coin(
     price: ArrayLike, f: ArrayLike, k: ArrayLike, t_years: ArrayLike, is_call: ArrayLike
 ) -> F64:
-    """IV (decimal) that reproduces ``price`` (coin) by bisection; NaN where no IV fits."""
+    """IV (decimal) that reproduces ``price`` (coin), 1-d; NaN where no IV in [0.01%, 1000%]
+    fits (a ticker shows 0 there)."""
     p, f_, k_, t_ = (np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (price, f, k, t_years))
     call = np.atleast_1d(np.asarray(is_call, dtype=bool))
     p, f_, k_, t_, call = np.broadcast_arrays(p, f_, k_, t_, call)
-    lo = np.full(p.shape, 1e-4)
-    hi = np.full(p.shape, 10.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lower = price_coin(f_, k_, t_, np.full(p.shape, _IV_LOW), call)
+        upper = price_coin(f_, k_, t_, np.full(p.shape, _IV_HIGH), call)
+        bad = (p <= lower + 1e-12) | (p >= upper - 1e-12) | (t_ <= 0) | ~np.isfinite(p)
+        iv = np.array(implied_vol(p, f_, k_, t_, call, unit="coin").iv, dtype=np.float64)
+    missed = ~bad & ~np.isfinite(iv)
+    if missed.any():  # inside the range but where the fast solver gives up: bisect those
+        iv[missed] = _bisect_iv(p[missed], f_[missed], k_[missed], t_[missed], call[missed])
+    return np.asarray(np.where(bad, np.nan, np.clip(iv, _IV_LOW, _IV_HIGH)), dtype=np.float64)
+
+
+def _bisect_iv(p: F64, f_: F64, k_: F64, t_: F64, call: NDArray[np.bool_]) -> F64:
+    """The IV in [0.01%, 1000%] reproducing ``p`` by bisection (slow; a fallback)."""
+    lo = np.full(p.shape, _IV_LOW)
+    hi = np.full(p.shape, _IV_HIGH)
     for _ in range(80):
         mid = 0.5 * (lo + hi)
         too_high = price_coin(f_, k_, t_, mid, call) > p
         hi = np.where(too_high, mid, hi)
         lo = np.where(too_high, lo, mid)
-    iv = 0.5 * (lo + hi)
-    lower = price_coin(f_, k_, t_, np.full(p.shape, 1e-4), call)
-    upper = price_coin(f_, k_, t_, np.full(p.shape, 10.0), call)
-    bad = (p <= lower + 1e-12) | (p >= upper - 1e-12) | (t_ <= 0) | ~np.isfinite(p)
-    return np.asarray(np.where(bad, np.nan, iv), dtype=np.float64)
+    return np.asarray(0.5 * (lo + hi), dtype=np.float64)

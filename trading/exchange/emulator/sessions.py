@@ -127,10 +127,12 @@ class WsSession:
             await self.ws.close(code=code)
 
     async def on_closed(self) -> None:
-        """Connection gone: cancel-on-disconnect, then forget connection-bound tokens."""
+        """Connection gone: cancel-on-disconnect, then forget connection-bound tokens. When the
+        emulator itself shuts down, orders stay (as after a crash): the exchange went away, the
+        client did not."""
         self.closed = True
         self.disable_heartbeat()
-        if self.cod_enabled and self.account is not None:
+        if self.cod_enabled and self.account is not None and not self.server.stopping:
             self.server.engine.cancel_where(self.account, reason="cancel_on_disconnect")
         self.server.auth.revoke_connection(self.connection_id)
 

@@ -11,7 +11,6 @@ from trading.exchange.emulator.accounting import AccountState, trade_fee
 from trading.exchange.emulator.book import InstrumentRecord, Level
 from trading.exchange.emulator.engine.core import EngineCore, floor_lot
 from trading.exchange.emulator.orders import EmuOrder, EngineEvent
-from trading.exchange.emulator.pricing import implied_vol_coin
 
 __all__ = ["Matching"]
 
@@ -100,9 +99,8 @@ class Matching(EngineCore):
         rec.trade_seq += 1
         tick_direction = 1 if previous is None or price == previous else (0 if price > previous else 2)
         q = rec.quote
-        iv = implied_vol_coin(
-            price, q.underlying_price, rec.strike, rec.t_years(self.now_ms), rec.option_type == "call"
-        )[0]
+        iv = rec.implied_vol_at(price)
+        self.changes.fill(account.account_id, rec.name)
         trade = {
             "trade_seq": rec.trade_seq,
             "trade_id": str(next(self._trade_ids)),
@@ -117,7 +115,7 @@ class Matching(EngineCore):
             "matching_id": None,
             "mark_price": q.mark_price,
             "liquidity": liquidity,
-            "iv": round(float(iv) * 100.0, 2) if math.isfinite(iv) else q.mark_iv,
+            "iv": round(iv * 100.0, 2) if math.isfinite(iv) else q.mark_iv,
             "instrument_name": rec.name,
             "index_price": index,
             "fee_currency": rec.currency,

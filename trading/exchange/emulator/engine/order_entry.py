@@ -27,9 +27,7 @@ class OrderEntry(AccountLedger, Matching):
             raise RpcError(10020, data={"param": "instrument_name", "reason": "instrument expired"})
         if self.in_settlement():
             raise RpcError(10041)
-        valid_until = p.get("valid_until")
-        if valid_until is not None and self.now_ms > valid_until:
-            raise RpcError(13888)
+        self._check_valid_until(p)
         label = p.get("label") or ""
         if len(label) > 64:
             raise RpcError.invalid_param("label", "label is longer than 64 characters")
@@ -72,7 +70,7 @@ class OrderEntry(AccountLedger, Matching):
             creation_ms=self.now_ms,
             last_update_ms=self.now_ms,
         )
-        self.orders[order.order_id] = order
+        self._register(order)
         trades: list[dict[str, Any]] = []
         if not post_only:
             if tif == "fill_or_kill" and self._fillable(rec, order) + 1e-9 < amount:
@@ -85,6 +83,12 @@ class OrderEntry(AccountLedger, Matching):
         return {"order": order.wire(), "trades": trades}
 
     # ------------------------------------------------------------------ checks
+
+    def _check_valid_until(self, p: dict[str, Any]) -> None:
+        """13888 ``timed_out`` when the request's ``valid_until`` (ms) has passed."""
+        valid_until = p.get("valid_until")
+        if valid_until is not None and self.now_ms > valid_until:
+            raise RpcError(13888)
 
     def _checked_amount(self, rec: InstrumentRecord, amount: float | None, contracts: float | None) -> float:
         if amount is None and contracts is None:
@@ -156,11 +160,13 @@ class OrderEntry(AccountLedger, Matching):
     # ------------------------------------------------------------------ edits and cancels
 
     def edit_order(self, account: AccountState, p: dict[str, Any]) -> dict[str, Any]:
+        self._check_valid_until(p)
         return self._edit(account, self._owned(account, p["order_id"]), p)
 
     def edit_by_label(self, account: AccountState, p: dict[str, Any]) -> dict[str, Any]:
         """Edit the one open order of ``account`` labelled ``p["label"]`` on ``p["instrument_name"]``
         (10004 if none, 13032 ``non_unique_order_label`` if several)."""
+        self._check_valid_until(p)
         rec = self.instrument(p["instrument_name"])
         label = p["label"]
         matches = [
@@ -243,10 +249,8 @@ class OrderEntry(AccountLedger, Matching):
     ) -> list[dict[str, Any]]:
         return [
             o.wire()
-            for o in self.orders.values()
-            if o.account_id == account.account_id
-            and o.currency == currency
-            and (label is None or o.label == label)
+            for o in self._orders_labelled(label)
+            if o.account_id == account.account_id and o.currency == currency
         ]
 
     def open_orders(

@@ -1,5 +1,6 @@
 """Time passing: the market refresh from the source, resting-order matching on every change,
-and at each 08:00 UTC the expiry delivery (30-minute index TWAP) and the daily settlement."""
+and at each 08:00 UTC the expiry delivery (30-minute index TWAP) and the daily settlement;
+and resuming from a saved image on the market the source shows then."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trading.exchange.emulator.accounting import delivery_fee, option_payoff_coin
-from trading.exchange.emulator.book import InstrumentRecord
+from trading.exchange.emulator.book import InstrumentRecord, solve_quote_vols
 from trading.exchange.emulator.engine.core import DAY_MS, last_0800
+from trading.exchange.emulator.engine.journal import EngineImage, market_token
 from trading.exchange.emulator.engine.matching import Matching
+from trading.exchange.emulator.market import MarketSnapshot
 
 __all__ = ["MarketStepping"]
 
@@ -37,6 +40,12 @@ class MarketStepping(Matching):
         if snap.key == self._snap_key:
             return False
         self._snap_key = snap.key
+        self._market_ms = at_ms
+        self._apply_snapshot(snap, at_ms, market_changed=True)
+        return True
+
+    def _apply_snapshot(self, snap: MarketSnapshot, at_ms: int, *, market_changed: bool) -> None:
+        updated: list[InstrumentRecord] = []
         for cur, market in snap.currencies.items():
             self.index[cur] = market.index_price
             self.dvol[cur] = market.dvol
@@ -47,9 +56,39 @@ class MarketStepping(Matching):
                         quote, instrument_id=next(self._instrument_ids), now_ms=at_ms
                     )
                     self.instruments[name] = rec
+                    self.changes.instruments.add(name)
                 elif not rec.expired:
-                    rec.set_quote(quote, market_changed=True)
-        return True
+                    rec.set_quote(quote, at_ms=at_ms, market_changed=market_changed)
+                else:
+                    continue
+                updated.append(rec)
+        solve_quote_vols(updated)
+
+    def _restore(self, image: EngineImage) -> None:
+        """Resume from ``image`` on the market the source shows at the saved time. The same
+        market (snapshot key) keeps the liquidity taken before; a moved one matches resting
+        orders, as a market step would have."""
+        self._load_image(image)
+        snap = self.source.snapshot(self.now_ms)
+        same = image.market_token is not None and market_token(snap.key) == image.market_token
+        self._snap_key = snap.key
+        self._market_ms = image.market_ms if same else self.now_ms
+        self._apply_snapshot(snap, self._market_ms, market_changed=not same)
+        if not same:
+            self._match_resting()
+
+    @property
+    def market_ms(self) -> int:
+        """When the market in force was taken from the source (its quotes' time)."""
+        return self._market_ms
+
+    def market_token(self) -> str | None:
+        """:func:`~.journal.market_token` of the market in force (None before the first)."""
+        if self._snap_key is None:
+            return None
+        if self._token[0] is not self._snap_key:
+            self._token = (self._snap_key, market_token(self._snap_key))
+        return self._token[1]
 
     # ------------------------------------------------------------------ 08:00 UTC
 
@@ -64,6 +103,8 @@ class MarketStepping(Matching):
             delivery = prices[rec.currency]
             rec.expired = True
             rec.delivery_price = delivery
+            self.changes.instruments.add(rec.name)
+            self.changes.delivery_prices = True
             for order in self._open_orders(instrument_name=rec.name):
                 order.cancel("settlement", self.now_ms)
                 self._emit_order(order)
@@ -72,6 +113,7 @@ class MarketStepping(Matching):
                 pos = account.positions.get(rec.name)
                 if pos is None or pos.size == 0:
                     continue
+                self.changes.fill(account.account_id, rec.name)
                 fee = delivery_fee(abs(pos.size), payoff, self.config.delivery_fee_rate)
                 cash = pos.size * payoff
                 account.balances[rec.currency] = account.balances.get(rec.currency, 0.0) + cash - fee
@@ -92,7 +134,9 @@ class MarketStepping(Matching):
         for rec in self.instruments.values():
             if not rec.expired:
                 rec.settlement_price = rec.quote.mark_price
+                self.changes.instruments.add(rec.name)
         for account in self.accounts.values():
+            self.changes.account(account)  # before dropping flat positions, so their rows go too
             account.session_rpl.clear()
             for name in [n for n, p in account.positions.items() if p.size == 0]:
                 del account.positions[name]

@@ -29,6 +29,9 @@ class DeribitEmulator(HttpApi, WebSocketApi, ControlApi):
     Tests drive it through ``emu.clock`` (pass a :class:`ManualClock` and ``await emu.advance(s)``),
     ``emu.faults`` (:class:`FaultInjector`), ``emu.engine`` (state) and ``emu.requests`` (a count
     of requests received per method).
+
+    With ``state_path`` the exchange is kept in a state file and resumed from it when started
+    again on the same file; :meth:`stop` (or leaving ``async with``) saves and releases it.
     """
 
     def make_app(self) -> web.Application:
@@ -42,6 +45,9 @@ class DeribitEmulator(HttpApi, WebSocketApi, ControlApi):
         return app
 
     async def start(self) -> None:
+        self.stopping = False
+        if self.state is not None and self.state.store.closed:
+            self.state.store.reopen()
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -52,6 +58,7 @@ class DeribitEmulator(HttpApi, WebSocketApi, ControlApi):
         self._publisher = asyncio.create_task(self._publish_loop(), name="emulator-publisher")
 
     async def stop(self) -> None:
+        self.stopping = True
         if self._publisher is not None:
             self._publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -61,6 +68,9 @@ class DeribitEmulator(HttpApi, WebSocketApi, ControlApi):
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner = None
+        if self.state is not None and not self.state.store.closed:
+            self.engine.sync(self.clock.now_ms())
+            await self.state.close()  # the final save, then the file is released
 
     async def __aenter__(self) -> DeribitEmulator:
         await self.start()

@@ -58,6 +58,7 @@ class ControlApi(EmulatorCore):
             self.fund(str(body["client_id"]), str(body["currency"]), float(body["amount"]))
         elif action != "state":
             raise web.HTTPBadRequest(text=f"unknown action {action!r}")
+        await self.settle()
         return web.json_response(
             {"now_ms": self.clock.now_ms(), "requests": dict(self.requests), "sessions": len(self.sessions)}
         )

@@ -1,6 +1,7 @@
 """The emulator's request pipeline shared by HTTP and WebSocket: faults, authentication,
 rate limits, scopes, parameter checking and dispatch to the handlers; and the publishing of
-engine events and market data to WebSocket sessions."""
+engine events and market data to WebSocket sessions. With a state file, every change is saved
+before anyone hears of it (a response or a notification)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import base64
 import itertools
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +24,15 @@ from trading.exchange.emulator.clock import AcceleratedClock, Clock, ManualClock
 from trading.exchange.emulator.engine import EngineConfig, ExchangeEngine
 from trading.exchange.emulator.faults import FaultInjector, FaultKind
 from trading.exchange.emulator.market import MarketSource
+from trading.exchange.emulator.persistence import (
+    StateFileError,
+    StateRecorder,
+    StateStore,
+    describe_source,
+    market_summary,
+    open_state,
+    source_for,
+)
 from trading.exchange.emulator.rpc import METHODS, CallContext, RpcMethods, coerce_params
 from trading.exchange.emulator.sessions import WsSession
 from trading.exchange.emulator.sources.synthetic import SyntheticSource
@@ -71,14 +82,59 @@ class EmulatorCore:
         rate_limits: EmulatorRateLimits | None = None,
         engine_config: EngineConfig | None = None,
         control_endpoint: bool = True,
+        state_path: str | os.PathLike[str] | None = None,
+        state_fsync: bool = False,
+        clock_speed: float | None = None,
     ) -> None:
+        """``state_path``: a state file to resume from and keep saved (see
+        :mod:`~trading.exchange.emulator.persistence`); an existing one also gives the market
+        and, unless ``clock`` is passed, the time; a damaged one raises :class:`StateFileError`.
+        ``state_fsync``: fsync every save (survives a power cut; slower). ``clock_speed``: of the
+        clock made when none is passed (default 1, or the saved clock's)."""
+        store = StateStore(state_path, fsync=state_fsync) if state_path is not None else None
+        saved = open_state(store) if store is not None else None
+        if store is not None and saved is not None:
+            try:
+                source = source_for(saved, source)
+            except ValueError as exc:
+                store.close()
+                raise StateFileError(store.path, str(exc)) from None
+            clock = clock or AcceleratedClock(saved.resume_ms(), clock_speed or saved.speed or 1.0)
         self.source: MarketSource = source or SyntheticSource()
         start = self.source.start_ms()
-        self.clock: Clock = clock or (AcceleratedClock(start) if start is not None else RealClock())
+        if clock is None:
+            clock = AcceleratedClock(start, clock_speed or 1.0) if start is not None else RealClock()
+        self.clock: Clock = clock
         self.accounts = list(accounts or [AccountConfig()])
-        self.engine = ExchangeEngine(
-            self.source, self.accounts, start_ms=self.clock.now_ms(), config=engine_config
-        )
+        try:
+            self.engine = ExchangeEngine(
+                self.source,
+                self.accounts,
+                start_ms=self.clock.now_ms(),
+                config=engine_config,
+                image=saved.image if saved is not None else None,
+            )
+            self.state: StateRecorder | None = None
+            if store is not None:
+                self.state = StateRecorder(
+                    store,
+                    self.engine,
+                    self.clock,
+                    describe_source(self.source),
+                    saved_trades=len(saved.image.trades) if saved is not None else 0,
+                )
+                self.state.start(new=saved is None)
+                log.info(
+                    "emulator state %s (%s): %s market at %s",
+                    store.path,
+                    "resumed" if saved is not None else "new",
+                    market_summary(self.state.market),
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.engine.now_ms / 1000)),
+                )
+        except BaseException:
+            if store is not None:
+                store.close()  # release the file for whoever fixes what went wrong
+            raise
         self.auth = AuthService({a.client_id: a for a in self.accounts}, token_lifetime_s=token_lifetime_s)
         self.methods = RpcMethods(self.engine, self.auth, now_ms=self.clock.now_ms)
         self.faults = FaultInjector()
@@ -95,6 +151,7 @@ class EmulatorCore:
         self._runner: web.AppRunner | None = None
         self._publisher: asyncio.Task[None] | None = None
         self.port: int | None = None
+        self.stopping = False  # shutting down: connections closed now are not the clients' doing
         self._us_base: tuple[int, float] = (0, 0.0)
 
     # ------------------------------------------------------------------ addresses
@@ -128,8 +185,8 @@ class EmulatorCore:
             await session.close()
 
     def fund(self, client_id: str, currency: str, amount: float) -> None:
-        account = self.engine.accounts[client_id]
-        account.balances[currency] = account.balances.get(currency, 0.0) + amount
+        """Deposit ``amount`` coin (saved with the next request; ``await emu.settle()`` to save now)."""
+        self.engine.fund(client_id, currency, amount)
 
     def orders_with_label(self, label: str) -> list[dict[str, Any]]:
         return [o.wire() for o in self.engine.orders.values() if o.label == label]
@@ -228,7 +285,8 @@ class EmulatorCore:
         except Exception:
             log.exception("emulator failure in %s", method)
             outcome = Outcome(error=RpcError(11094))
-        await self._flush_events()
+        if not await self.settle():
+            outcome = Outcome(error=RpcError(11094))  # not saved, so not acknowledged
         rule = self.faults.take(FaultKind.LATENCY, method, after_execute=True)
         if rule is not None:
             await asyncio.sleep(rule.delay_s)
@@ -260,9 +318,21 @@ class EmulatorCore:
     async def sync_and_publish(self) -> None:
         self.engine.partial_fill_fraction = self.faults.partial_fill_fraction
         self.engine.sync(self.clock.now_ms())
-        await self._flush_events()
+        await self.settle()
         for session in list(self.sessions.values()):
             await session.publish_market()
+
+    async def settle(self) -> bool:
+        """Save what changed (with a state file), then tell the subscribers. False if the save
+        failed: the changes stay queued for the next save and their notifications held back."""
+        if self.state is not None:
+            try:
+                await self.state.save()
+            except Exception:
+                log.exception("emulator state not saved to %s", self.state.store.path)
+                return False
+        await self._flush_events()
+        return True
 
     async def _flush_events(self) -> None:
         events, self.engine.events = self.engine.events, []

@@ -33,7 +33,7 @@ class WebSocketApi(EmulatorCore):
         finally:
             self.sessions.pop(session.connection_id, None)
             await session.on_closed()
-            await self._flush_events()
+            await self.settle()
         return ws
 
     async def _ws_message(self, session: WsSession, text: str) -> None:

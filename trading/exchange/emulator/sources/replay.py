@@ -80,6 +80,9 @@ class ReplaySource:
         self, paths: Path | str | Iterable[Path | str], *, cache_size: int = 4, max_size_lots: int = 100
     ):
         items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+        #: the files and folders served, as given (absolute), so a restart can serve them again
+        self.paths: tuple[str, ...] = tuple(str(item.resolve()) for item in items)
+        self.max_size_lots = max_size_lots
         files: list[Path] = []
         for item in items:
             files.extend(sorted(item.glob("*.csv.gz")) if item.is_dir() else [item])

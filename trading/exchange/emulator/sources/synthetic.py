@@ -34,6 +34,7 @@ __all__ = ["SyntheticConfig", "SyntheticSource", "listing_expiries", "quant_synt
 
 DAY_MS = 86_400_000
 _EXPIRY_HOUR = 8
+_PATH_BLOCK = 4096  # the index path grows by whole blocks, so it is the same however it is read
 
 
 def quant_synthetic_available() -> bool:
@@ -118,7 +119,9 @@ def _strike_step(currency: str, days: float) -> float:
 
 
 class SyntheticSource:
-    """Deterministic for a given :class:`SyntheticConfig` (same seed → same market)."""
+    """Deterministic for a given :class:`SyntheticConfig` (same seed → same market): the market
+    at a time does not depend on which times were asked for before, so an emulator restarted
+    with the same config continues the same path."""
 
     def __init__(self, config: SyntheticConfig | None = None) -> None:
         self.config = config or SyntheticConfig()
@@ -147,12 +150,17 @@ class SyntheticSource:
             digest = hashlib.sha256(f"{self.config.seed}:{currency}".encode()).digest()
             self._rngs[currency] = np.random.default_rng(int.from_bytes(digest[:8], "big"))
             path = np.array([math.log(self.config.spot[currency])])
-        while len(path) <= upto:
+        if len(path) <= upto:
             sigma = self.config.path_vol[currency]
             dt = self.config.step_s / (365.0 * 86_400.0)
-            shocks = self._rngs[currency].standard_normal(max(4096, upto + 1 - len(path)))
-            steps = sigma * math.sqrt(dt) * shocks - 0.5 * sigma * sigma * dt
-            path = np.concatenate([path, path[-1] + np.cumsum(steps)])
+            n_blocks = -(-(upto + 1 - len(path)) // _PATH_BLOCK)
+            shocks = self._rngs[currency].standard_normal(n_blocks * _PATH_BLOCK)
+            steps = (sigma * math.sqrt(dt) * shocks - 0.5 * sigma * sigma * dt).reshape(n_blocks, -1)
+            parts, last = [path], float(path[-1])
+            for block in np.cumsum(steps, axis=1):  # summed block by block, whatever was asked
+                parts.append(last + block)
+                last = float(parts[-1][-1])
+            path = np.concatenate(parts)
         self._paths[currency] = path
         return path
 
@@ -214,12 +222,14 @@ class SyntheticSource:
         return grid
 
     def snapshot(self, at_ms: int) -> MarketSnapshot:
+        """The market of the step holding ``at_ms``, priced at the step's start: the same however
+        the step is reached (options expiring within the step are listed until its end)."""
         bucket = self._bucket(at_ms)
         if self._cache is not None and self._cache[0] == bucket:
             return self._cache[1]
         t_ms = self.config.start_ms + bucket * self._step_ms
-        markets = {c: self._chain(c, max(at_ms, t_ms), bucket) for c in self.currencies}
-        snap = MarketSnapshot(key=("synthetic", bucket), timestamp_ms=at_ms, currencies=markets)
+        markets = {c: self._chain(c, t_ms, bucket) for c in self.currencies}
+        snap = MarketSnapshot(key=("synthetic", bucket), timestamp_ms=t_ms, currencies=markets)
         self._cache = (bucket, snap)
         return snap
 
@@ -314,9 +324,11 @@ class SyntheticSource:
             or strike not in self._strike_grid(currency, expiry_ms)
         ):
             return None
-        spot = self.index_price(currency, at_ms)
-        t = (expiry_ms - at_ms) / MS_PER_YEAR
+        priced_ms = cfg.start_ms + self._bucket(at_ms) * self._step_ms  # as in snapshot()
+        spot = self.index_price(currency, priced_ms)
+        t = (expiry_ms - priced_ms) / MS_PER_YEAR
         fwd = round(spot * math.exp(cfg.basis_per_year * t), 2)
         x = math.log(strike / fwd) / math.sqrt(max(t, 2.0 / 365.0))
-        sigma = min(max(self._atm_vol(currency, at_ms) * (1.0 + cfg.skew * x + cfg.smile * x * x), 0.05), 5.0)
+        atm = self._atm_vol(currency, priced_ms)
+        sigma = min(max(atm * (1.0 + cfg.skew * x + cfg.smile * x * x), 0.05), 5.0)
         return round(float(price_coin(fwd, strike, t, sigma, kind == "C")), 8)
