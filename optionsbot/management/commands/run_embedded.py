@@ -72,6 +72,9 @@ class Command(BaseCommand):
                         str(emulator_port),
                         "--source",
                         "synthetic",
+                        # The simulated exchange remembers orders, trades and positions across restarts.
+                        "--state",
+                        str(settings.DATA_DIR / "emulator-state.sqlite3"),
                     ],
                 )
             )
