@@ -34,7 +34,11 @@ class ExchangeGateway:
     def __enter__(self) -> ExchangeGateway:
         self._thread.start()
         client = DeribitClient(self.config)
-        self._submit(client.__aenter__()).result(self.call_timeout_s)
+        try:
+            self._submit(client.__aenter__()).result(self.call_timeout_s)
+        except BaseException:
+            self._stop_loop()  # no open client, but the loop's thread must not outlive us
+            raise
         self._client = client
         return self
 
@@ -45,8 +49,12 @@ class ExchangeGateway:
             if self._client is not None:
                 self._submit(self._client.__aexit__(None, None, None)).result(self.call_timeout_s)
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if not self._loop.is_running():
             self._loop.close()
 
     def _submit(self, coro: Awaitable[T]) -> Future[T]:

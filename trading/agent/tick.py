@@ -34,6 +34,7 @@ from trading.decision.llm.client import build_chooser
 from trading.decision.llm.config import LLMConfig
 from trading.decision.round import RoundInputs, decide_round
 from trading.exchange.config import ClientConfig
+from trading.exchange.errors import ExchangeError
 from trading.models import AgentEvent, AgentState, AgentTick, Order, Position, Strategy
 from trading.risk.killswitch import EquityMarks, KillSwitchInput
 from trading.services.exchange import exchange_client_config
@@ -101,6 +102,8 @@ def agent_tick_run(*, now: datetime | None = None, config: ClientConfig | None =
             tick=tick,
         )
         status, message, summary = AgentTick.Status.FAILED, f"Failed: {type(exc).__name__}: {exc}", {}
+        if isinstance(exc, ExchangeError | TimeoutError | OSError):
+            AgentState.objects.filter(singleton=1).update(reconciliation=AgentState.Reconciliation.ERROR)
     finally:
         lease_release(lease=lease)
     return _finish(tick, status, message, summary)

@@ -187,3 +187,20 @@ def test_a_lost_submit_response_is_resolved_by_label_without_a_second_order(
     assert sells.get().state == Order.State.FILLED
     assert exchange.positions("BTC") == pytest.approx(ledger("BTC"))
     assert sum(abs(v) for v in exchange.positions("BTC").values()) == pytest.approx(float(sells.get().amount))
+
+
+def test_an_unreachable_exchange_fails_the_tick_cleanly_and_says_so(exchange: RunningEmulator) -> None:
+    import threading
+
+    from trading.agent.state import agent_state_get
+    from trading.models import AgentState
+
+    agent_state_get()
+    StrategyFactory(name="calls_low", parameters=calls(), underlyings=["BTC"])
+    threads_before = threading.active_count()
+    nowhere = exchange.config(base_url="http://127.0.0.1:9", request_timeout_s=0.5, connect_timeout_s=0.5)
+    failed = agent_tick_run(now=exchange.now, config=nowhere)
+    assert failed.status == AgentTick.Status.FAILED and "Failed" in failed.message
+    assert AgentState.objects.get().reconciliation == AgentState.Reconciliation.ERROR
+    assert threading.active_count() == threads_before  # the gateway's loop thread is gone
+    assert tick(exchange).status == AgentTick.Status.OK  # and the next tick starts clean
