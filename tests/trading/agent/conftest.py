@@ -76,12 +76,11 @@ async def _positions(emulator: DeribitEmulator, currency: str) -> dict[str, floa
         }
 
 
-@pytest.fixture
-def exchange() -> Iterator[RunningEmulator]:
+def start_emulator(*, state_path: str | None = None, clock: ManualClock | None = None) -> RunningEmulator:
+    """An emulator serving on a thread of its own; ``stop_emulator`` ends it."""
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    clock = ManualClock(START_MS)
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    clock = clock or ManualClock(START_MS)
     emulator = DeribitEmulator(
         source=SyntheticSource(),
         clock=clock,
@@ -90,12 +89,22 @@ def exchange() -> Iterator[RunningEmulator]:
                 client_id=CLIENT_ID, client_secret=CLIENT_SECRET, balances={"BTC": 10.0, "ETH": 100.0}
             )
         ],
+        state_path=state_path,
     )
     running = RunningEmulator(emulator=emulator, clock=clock, loop=loop)
     running.run(emulator.__aenter__())
+    return running
+
+
+def stop_emulator(running: RunningEmulator) -> None:
+    running.run(running.emulator.__aexit__(None, None, None))
+    running.loop.call_soon_threadsafe(running.loop.stop)
+
+
+@pytest.fixture
+def exchange() -> Iterator[RunningEmulator]:
+    running = start_emulator()
     try:
         yield running
     finally:
-        running.run(emulator.__aexit__(None, None, None))
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+        stop_emulator(running)

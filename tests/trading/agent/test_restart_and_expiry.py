@@ -192,3 +192,30 @@ def test_an_expired_short_call_is_settled_at_the_delivery_price(exchange: Runnin
     expected = sold.premium_collected_coin - value - sold.fees_coin
     assert sold.realized_pnl_coin == pytest.approx(expected, abs=Decimal("1e-9"))
     assert ledger_btc() == pytest.approx(exchange.positions("BTC"))
+
+
+def test_a_restart_of_agent_and_exchange_keeps_every_position(tmp_path: object) -> None:
+    from tests.trading.agent.conftest import start_emulator, stop_emulator
+
+    state = str(tmp_path) + "/exchange.sqlite3"  # type: ignore[operator]
+    first = start_emulator(state_path=state)
+    try:
+        StrategyFactory(name="calls_low", parameters=calls(), underlyings=["BTC", "ETH"])
+        tick(first)
+        held = first.positions("BTC")
+        assert held, "the first tick should have sold calls"
+        clock = first.clock
+    finally:
+        stop_emulator(first)
+    fills_before = Fill.objects.count()
+    second = start_emulator(state_path=state, clock=clock)  # the exchange comes back from its file
+    try:
+        assert second.positions("BTC") == held
+        second.advance(60)
+        after = tick(second)
+        assert AgentState.objects.get().reconciliation == AgentState.Reconciliation.OK, after.summary
+        assert Fill.objects.filter(order__isnull=False).count() >= fills_before
+        assert Fill.objects.values("trade_id").distinct().count() == Fill.objects.count()
+        assert ledger_btc() == pytest.approx(second.positions("BTC"))
+    finally:
+        stop_emulator(second)
