@@ -34,7 +34,9 @@ async def test_market_data_methods(
     assert {i.min_trade_amount for i in instruments} == {0.1}
     eth = await client.get_instruments(currency="ETH", kind="option")
     assert {i.min_trade_amount for i in eth} == {1.0}
-    assert await client.get_instruments(currency="BTC", kind="future") == []
+    (perpetual,) = await client.get_instruments(currency="BTC", kind="future")
+    assert perpetual.instrument_name == "BTC-PERPETUAL" and perpetual.settlement_period == "perpetual"
+    assert await client.get_instruments(currency="BTC", kind="spot") == []
 
     name = pick_option(emulator)
     ticker = await client.get_ticker(instrument_name=name)

@@ -82,6 +82,51 @@ async def test_instrument_matches_the_real_objects(
     Instrument.model_validate(real["result"])
 
 
+async def test_perpetual_matches_the_spec_objects(
+    emulator: DeribitEmulator, examples: dict[str, Any]
+) -> None:
+    """The spec's ``get_instruments(kind=future)`` example lists BTC-PERPETUAL; its ticker and book
+    examples are of the perpetual too."""
+    real = next(
+        item
+        for item in examples["public/get_instruments"]["response_examples"][0]["result"]
+        if item["instrument_name"] == "BTC-PERPETUAL"
+    )
+    (ours,) = (await _get(emulator, "public/get_instruments", {"currency": "BTC", "kind": "future"})).json()[
+        "result"
+    ]
+    assert set(ours) == set(real)
+    assert_same_shape(real, ours)
+    same = ("kind", "settlement_period", "instrument_type", "quote_currency", "settlement_currency")
+    same += ("tick_size", "tick_size_steps", "contract_size", "min_trade_amount", "expiration_timestamp")
+    same += ("price_index", "counter_currency", "base_currency", "max_leverage", "state", "is_active")
+    assert {k: ours[k] for k in same} == {k: real[k] for k in same}
+    assert Instrument.model_validate(real).settlement_period == "perpetual"
+    real_ticker = examples["public/ticker"]["response_examples"][0]["result"]
+    ticker = (await _get(emulator, "public/ticker", {"instrument_name": "BTC-PERPETUAL"})).json()["result"]
+    assert_same_shape(real_ticker, ticker)
+    Ticker.model_validate(ticker)
+    real_book = examples["public/get_order_book"]["response_examples"][0]["result"]
+    assert real_book["instrument_name"] == "BTC-PERPETUAL"
+    book = (await _get(emulator, "public/get_order_book", {"instrument_name": "BTC-PERPETUAL"})).json()
+    assert_same_shape(real_book, book["result"])
+    OrderBook.model_validate(book["result"])
+    real_chart = examples["public/get_tradingview_chart_data"]["response_examples"][0]["result"]
+    now = emulator.clock.now_ms()
+    chart = await _get(
+        emulator,
+        "public/get_tradingview_chart_data",
+        {
+            "instrument_name": "BTC-PERPETUAL",
+            "start_timestamp": now - 40 * 86_400_000,
+            "end_timestamp": now,
+            "resolution": "1D",
+        },
+    )
+    assert set(chart.json()["result"]) == set(real_chart)
+    assert len(chart.json()["result"]["ticks"]) == 40
+
+
 async def test_ticker_and_book_match_the_real_objects(
     emulator: DeribitEmulator, recorded: dict[str, Any]
 ) -> None:

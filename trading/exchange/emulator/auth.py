@@ -1,4 +1,5 @@
-"""Emulated ``public/auth``: API keys, short-lived tokens, refresh tokens and scopes."""
+"""Emulated ``public/auth``: API keys, short-lived tokens, refresh tokens and scopes; and the
+per-request keys of HTTP (``Basic`` and the signed ``deri-hmac-sha256`` header)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 
 from trading.exchange.emulator.accounting import AccountConfig, RpcError
 
-__all__ = ["AuthService", "TokenInfo", "scope_allows"]
+__all__ = ["SIGNATURE_WINDOW_MS", "AuthService", "TokenInfo", "scope_allows"]
 
 _ACCESS = ("account", "trade", "wallet", "block_trade", "block_rfq")
 _LEVEL = {"none": 0, "read": 1, "read_write": 2}
+#: how far a signed request's timestamp may be from now (DERIBIT.md §1.4: valid for 60 s)
+SIGNATURE_WINDOW_MS = 60_000
 
 
 @dataclass
@@ -53,10 +56,14 @@ class AuthService:
         *,
         token_lifetime_s: int = 900,
         time_fn: Callable[[], float] = time.monotonic,
+        wall_ms: Callable[[], float] = lambda: time.time() * 1000,
     ) -> None:
+        """``wall_ms``: the real time (ms since the epoch) signed requests are checked against,
+        as clients sign with their own clock, whatever the emulated exchange time is."""
         self._accounts = accounts
         self.token_lifetime_s = token_lifetime_s
         self._time = time_fn
+        self._wall_ms = wall_ms
         self._by_access: dict[str, TokenInfo] = {}
         self._by_refresh: dict[str, TokenInfo] = {}
 
@@ -137,6 +144,24 @@ class AuthService:
         account = self._accounts.get(client_id)
         if account is None or not hmac.compare_digest(account.client_secret, client_secret):
             raise RpcError(13004)
+        return account
+
+    def account_for_signature(self, fields: str, request_data: str) -> AccountConfig:
+        r"""The key of ``Authorization: deri-hmac-sha256 id=…,ts=…,sig=…,nonce=…`` (``fields`` is
+        what follows the scheme): ``sig`` must be hex HMAC-SHA256(secret, ``ts\nnonce\n`` +
+        ``request_data``), where ``request_data`` is ``METHOD\nURI\nbody\n``, and ``ts`` (ms)
+        within :data:`SIGNATURE_WINDOW_MS` of now. Unknown key → 13004; else → 13009."""
+        parts = dict(part.strip().partition("=")[::2] for part in fields.split(","))
+        account = self._accounts.get(parts.get("id", ""))
+        if account is None:
+            raise RpcError(13004)
+        ts, nonce = parts.get("ts", ""), parts.get("nonce", "")
+        if not ts.isdigit() or abs(self._wall_ms() - int(ts)) > SIGNATURE_WINDOW_MS:
+            raise RpcError(13009, data={"reason": "signature timestamp out of range"})
+        payload = f"{ts}\n{nonce}\n{request_data}"
+        expected = hmac.new(account.client_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, parts.get("sig", "")):
+            raise RpcError(13009, data={"reason": "bad signature"})
         return account
 
     def revoke_connection(self, connection_id: str) -> None:

@@ -15,6 +15,7 @@ from trading.exchange.emulator.accounting import AccountState
 from trading.exchange.emulator.auth import TokenInfo
 from trading.exchange.emulator.faults import FaultKind
 from trading.exchange.emulator.orders import EngineEvent
+from trading.exchange.emulator.perpetual import PerpetualView, perpetual_currency
 
 if TYPE_CHECKING:
     from trading.exchange.emulator.server.core import EmulatorCore
@@ -87,7 +88,13 @@ class WsSession:
                 match = pattern.match(channel)
                 if match is None:
                     continue
-                if kind in ("ticker", "book") and match["instrument"] not in engine.instruments:
+                if (
+                    kind in ("ticker", "book")
+                    and match["instrument"] not in engine.instruments
+                    and (
+                        kind == "book" or perpetual_currency(match["instrument"], list(engine.index)) is None
+                    )
+                ):
                     break
                 if kind in ("user", "portfolio") and self.account is None:
                     break
@@ -193,6 +200,16 @@ class WsSession:
             if kind == "ticker" or kind == "book":
                 rec = engine.instruments.get(match["instrument"])
                 if rec is None:
+                    currency = perpetual_currency(match["instrument"], list(engine.index))
+                    if currency is None or kind != "ticker":
+                        continue
+                    data = PerpetualView(
+                        engine.source, currency, now_ms=engine.now_ms, index_price=engine.index[currency]
+                    ).ticker()
+                    compare = {k: v for k, v in data.items() if k != "timestamp"}
+                    if self._last.get(channel) != compare:
+                        self._last[channel] = compare
+                        await self.notify(channel, data)
                     continue
                 bids, asks = engine.own_levels(rec.name)
                 index = engine.index[rec.currency]

@@ -13,6 +13,18 @@ from trading.exchange.emulator.pricing import greeks
 
 __all__ = ["AccountLedger"]
 
+# the account's own details: top-level in get_account_summaries, in each get_account_summary
+_ACCOUNT_KEYS = (
+    "id",
+    "username",
+    "system_name",
+    "email",
+    "type",
+    "security_keys_enabled",
+    "mmp_enabled",
+    "creation_timestamp",
+)
+
 
 class AccountLedger(EngineCore):
     # ------------------------------------------------------------------ margin
@@ -218,4 +230,16 @@ class AccountLedger(EngineCore):
             out["fees"] = {
                 index_name: {"option": {"default": {"type": "relative", "taker": 0.625, "maker": 0.625}}}
             }
+        return out
+
+    def account_summaries(self, account: AccountState, *, extended: bool) -> dict[str, Any]:
+        """``private/get_account_summaries``: the account's details, and one summary per
+        currency the exchange trades or the account holds (as ``get_account_summary``)."""
+        currencies = sorted(set(self.index) | set(account.balances))
+        summaries = [self.account_summary(account, c, extended=extended) for c in currencies]
+        out: dict[str, Any] = {}
+        for summary in summaries:
+            for key in _ACCOUNT_KEYS:
+                out[key] = summary.pop(key, None)
+        out["summaries"] = summaries
         return out

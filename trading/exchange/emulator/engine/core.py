@@ -14,6 +14,7 @@ from trading.exchange.emulator.book import InstrumentRecord, Level
 from trading.exchange.emulator.engine.journal import Changes, EngineImage, IdSequence, TradeRow
 from trading.exchange.emulator.market import MarketSource
 from trading.exchange.emulator.orders import EmuOrder, EngineEvent
+from trading.exchange.emulator.perpetual import perpetual_currency
 
 __all__ = ["DAY_MS", "HOUR8_MS", "EngineConfig", "EngineCore", "floor_lot", "last_0800"]
 
@@ -92,8 +93,14 @@ class EngineCore:
         return self.accounts[account_id]
 
     def instrument(self, name: str, *, code: int = 13020) -> InstrumentRecord:
+        """A listed option; a perpetual is refused with 10020 (quoted by the emulator, not traded)."""
         rec = self.instruments.get(name)
         if rec is None:
+            if perpetual_currency(name, list(self.index)) is not None:
+                raise RpcError(
+                    10020,
+                    data={"param": "instrument_name", "reason": "the emulator trades options only"},
+                )
             raise RpcError(code, data={"param": "instrument_name", "reason": "instrument not found"})
         return rec
 

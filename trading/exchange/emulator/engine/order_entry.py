@@ -229,10 +229,11 @@ class OrderEntry(AccountLedger, Matching):
         *,
         label: str | None = None,
         currency: str | None = None,
+        instrument_name: str | None = None,
         reason: str = "user_request",
     ) -> int:
         count = 0
-        for order in self._open_orders(account_id=account.account_id):
+        for order in self._open_orders(account_id=account.account_id, instrument_name=instrument_name):
             if (label is None or order.label == label) and (currency is None or order.currency == currency):
                 order.cancel(reason, self.now_ms)
                 self._emit_order(order)
@@ -254,15 +255,47 @@ class OrderEntry(AccountLedger, Matching):
         ]
 
     def open_orders(
-        self, account: AccountState, currency: str | None, kind: str | None
+        self,
+        account: AccountState,
+        currency: str | None,
+        kind: str | None,
+        *,
+        instrument_name: str | None = None,
     ) -> list[dict[str, Any]]:
         if kind not in (None, "option", "any"):
             return []
         return [
             o.wire()
-            for o in self._open_orders(account_id=account.account_id)
+            for o in self._open_orders(account_id=account.account_id, instrument_name=instrument_name)
             if currency in (None, "any", o.currency)
         ]
+
+    def order_history(
+        self,
+        account: AccountState,
+        *,
+        currency: str | None,
+        kind: str | None,
+        instrument_name: str | None,
+        count: int,
+        offset: int,
+        include_unfilled: bool,
+    ) -> list[dict[str, Any]]:
+        """Orders no longer open, newest first: those with fills, and with ``include_unfilled``
+        also those cancelled or rejected without any."""
+        if kind not in (None, "option", "any"):
+            return []
+        rows = [
+            o
+            for o in self.orders.values()
+            if o.account_id == account.account_id
+            and not o.is_open
+            and currency in (None, "any", o.currency)
+            and (instrument_name is None or o.instrument_name == instrument_name)
+            and (include_unfilled or o.filled_amount > 0)
+        ]
+        rows.sort(key=lambda o: (o.last_update_ms, int(o.order_id)), reverse=True)
+        return [o.wire() for o in rows[offset : offset + count]]
 
     def user_trades(
         self,
@@ -275,6 +308,7 @@ class OrderEntry(AccountLedger, Matching):
         end_ms: int | None,
         sorting: str | None,
         order_id: str | None = None,
+        instrument_name: str | None = None,
     ) -> dict[str, Any]:
         rows = [
             t
@@ -285,6 +319,7 @@ class OrderEntry(AccountLedger, Matching):
             and (start_ms is None or t["timestamp"] >= start_ms)
             and (end_ms is None or t["timestamp"] <= end_ms)
             and (order_id is None or t["order_id"] == order_id)
+            and (instrument_name is None or t["instrument_name"] == instrument_name)
         ]
         rows = rows[::-1] if sorting != "asc" else rows
         return {"trades": rows[:count], "has_more": len(rows) > count}

@@ -72,6 +72,23 @@ def build_source(spec: dict[str, Any]) -> MarketSource:
     raise ValueError(f"unknown market kind {kind!r}")
 
 
+def _with_defaults(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with the config fields added since it was saved at their defaults (a file saved
+    before a field existed describes the same market as a source built now with its default)."""
+    kinds: dict[str, type[Any]] = {"synthetic": SyntheticConfig}
+    if spec.get("kind") == "quant":
+        from trading.exchange.emulator.sources.quant import QuantSourceConfig
+
+        kinds["quant"] = QuantSourceConfig
+    cls = kinds.get(str(spec.get("kind")))
+    if cls is None:
+        return spec
+    try:
+        return {**spec, "config": _plain(_config(cls, spec["config"]))}
+    except (ValueError, TypeError, KeyError):
+        return spec
+
+
 def market_summary(spec: dict[str, Any]) -> str:
     """One line for people: ``synthetic seed=20260105 start=2026-01-05T08:00:00Z``."""
     kind = spec.get("kind")
@@ -120,7 +137,7 @@ def source_for(saved: SavedState, source: MarketSource | None) -> MarketSource:
         except (TypeError, KeyError, OSError) as exc:
             raise ValueError(f"cannot rebuild its market ({type(exc).__name__}: {exc})") from None
     given = describe_source(source)
-    if given != saved.market:
+    if given != _with_defaults(saved.market):
         raise ValueError(
             f"it holds a {market_summary(saved.market)} market, but the emulator was given "
             f"{market_summary(given)}"

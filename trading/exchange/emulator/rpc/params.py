@@ -23,6 +23,7 @@ class Param:
     type: ParamType
     required: bool = False
     enum: tuple[Any, ...] | None = None
+    default: Any = None  # what an absent optional param means (None: absent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +34,22 @@ class MethodSpec:
     ws_only: bool = False
 
 
-def P(name: str, type_: ParamType, required: bool = False, enum: tuple[Any, ...] | None = None) -> Param:
-    return Param(name, type_, required, enum)
+def P(
+    name: str,
+    type_: ParamType,
+    required: bool = False,
+    enum: tuple[Any, ...] | None = None,
+    default: Any = None,
+) -> Param:
+    return Param(name, type_, required, enum, default)
 
 
 _CUR = P("currency", "string", True, CURRENCIES)
 _CUR_ANY = P("currency", "string", False, (*CURRENCIES, "any"))
 _CUR_ANY_REQ = P("currency", "string", True, (*CURRENCIES, "any"))
+# The v2.1.1 spec marks get_instruments' currency required, but the live exchange answers
+# without it with every currency's instruments (as ccxt's fetchMarkets relies on).
+_CUR_DEFAULT_ANY = P("currency", "string", False, (*CURRENCIES, "any"), default="any")
 _KIND = P("kind", "string", False, (*KINDS, "any"))
 _INSTR = P("instrument_name", "string", True)
 _ORDER_PARAMS = (
@@ -61,6 +71,21 @@ _ORDER_PARAMS = (
     P("valid_until", "integer"),
     P("advanced", "string"),
     P("mmp", "boolean"),
+)
+_TRADES_IN_TIME = (
+    P("start_timestamp", "integer", True),
+    P("end_timestamp", "integer", True),
+    P("count", "integer"),
+    P("sorting", "string", False, ("asc", "desc", "default")),
+    P("historical", "boolean"),
+    P("subaccount_id", "integer"),
+)
+_HISTORY_PAGE = (
+    P("count", "integer"),
+    P("offset", "integer"),
+    P("include_old", "boolean"),
+    P("include_unfilled", "boolean"),
+    P("historical", "boolean"),
 )
 
 METHODS: dict[str, MethodSpec] = {
@@ -98,7 +123,8 @@ METHODS: dict[str, MethodSpec] = {
         (P("scope", "string", False, ("connection", "account")),)
     ),
     "private/get_cancel_on_disconnect": MethodSpec((P("scope", "string", False, ("connection", "account")),)),
-    "public/get_instruments": MethodSpec((_CUR_ANY_REQ, _KIND, P("expired", "boolean"))),
+    "public/get_instruments": MethodSpec((_CUR_DEFAULT_ANY, _KIND, P("expired", "boolean"))),
+    "public/get_currencies": MethodSpec(),
     "public/get_instrument": MethodSpec((_INSTR,)),
     "public/get_index_price": MethodSpec((P("index_name", "string", True),)),
     "public/get_index_price_names": MethodSpec(),
@@ -177,8 +203,22 @@ METHODS: dict[str, MethodSpec] = {
         scope="trade:read_write",
         matching=True,
     ),
+    "private/cancel_all_by_instrument": MethodSpec(
+        (
+            _INSTR,
+            P("type", "string"),
+            P("detailed", "boolean"),
+            P("include_combos", "boolean"),
+            P("freeze_quotes", "boolean"),
+        ),
+        scope="trade:read_write",
+        matching=True,
+    ),
+    "private/get_order_history_by_currency": MethodSpec((_CUR, _KIND, *_HISTORY_PAGE), scope="trade:read"),
+    "private/get_order_history_by_instrument": MethodSpec((_INSTR, *_HISTORY_PAGE), scope="trade:read"),
     "private/get_open_orders": MethodSpec((_KIND, P("type", "string")), scope="trade:read"),
     "private/get_open_orders_by_currency": MethodSpec((_CUR, _KIND, P("type", "string")), scope="trade:read"),
+    "private/get_open_orders_by_instrument": MethodSpec((_INSTR, P("type", "string")), scope="trade:read"),
     "private/get_open_orders_by_label": MethodSpec((_CUR, P("label", "string")), scope="trade:read"),
     "private/get_order_state": MethodSpec((P("order_id", "string", True),), scope="trade:read"),
     "private/get_order_state_by_label": MethodSpec((_CUR, P("label", "string")), scope="trade:read"),
@@ -197,6 +237,26 @@ METHODS: dict[str, MethodSpec] = {
         ),
         scope="trade:read",
     ),
+    "private/get_user_trades_by_currency_and_time": MethodSpec(
+        (_CUR_ANY_REQ, _KIND, *_TRADES_IN_TIME), scope="trade:read"
+    ),
+    "private/get_user_trades_by_instrument": MethodSpec(
+        (
+            _INSTR,
+            P("start_seq", "integer"),
+            P("end_seq", "integer"),
+            P("count", "integer"),
+            P("start_timestamp", "integer"),
+            P("end_timestamp", "integer"),
+            P("historical", "boolean"),
+            P("sorting", "string", False, ("asc", "desc", "default")),
+            P("subaccount_id", "integer"),
+        ),
+        scope="trade:read",
+    ),
+    "private/get_user_trades_by_instrument_and_time": MethodSpec(
+        (_INSTR, *_TRADES_IN_TIME), scope="trade:read"
+    ),
     "private/get_user_trades_by_order": MethodSpec(
         (P("order_id", "string", True), P("sorting", "string", False, ("asc", "desc", "default"))),
         scope="trade:read",
@@ -205,6 +265,9 @@ METHODS: dict[str, MethodSpec] = {
     "private/get_position": MethodSpec((_INSTR,), scope="trade:read"),
     "private/get_margins": MethodSpec(
         (_INSTR, P("amount", "number", True), P("price", "number", True)), scope="trade:read"
+    ),
+    "private/get_account_summaries": MethodSpec(
+        (P("subaccount_id", "integer"), P("extended", "boolean")), scope="account:read"
     ),
     "private/get_account_summary": MethodSpec(
         (_CUR, P("subaccount_id", "integer"), P("extended", "boolean")), scope="account:read"
@@ -269,6 +332,8 @@ def coerce_params(spec: MethodSpec, raw: Mapping[str, Any], *, from_query: bool)
         if param.name not in raw or raw[param.name] is None:
             if param.required:
                 raise RpcError.invalid_param(param.name, "missing required parameter")
+            if param.default is not None:
+                out[param.name] = param.default
             continue
         out[param.name] = _coerce(param, raw[param.name], from_query)
     return out

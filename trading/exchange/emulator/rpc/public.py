@@ -1,5 +1,7 @@
 """Handlers of the public market-data methods (instruments, tickers, books, index, DVOL,
-chart data, delivery prices)."""
+chart data, delivery prices). Options come from the engine; the perpetuals are derived from the
+market source when asked (:mod:`..perpetual`), and so are the index and DVOL candles, before the
+clock's start as well (:mod:`..history`)."""
 
 from __future__ import annotations
 
@@ -7,16 +9,38 @@ from typing import Any
 
 from trading.exchange.emulator.accounting import RpcError
 from trading.exchange.emulator.book import InstrumentRecord
+from trading.exchange.emulator.history import (
+    CHART_LIMIT,
+    DVOL_PAGE,
+    candle_range,
+    chart_step_ms,
+    dvol_candles,
+    dvol_step_ms,
+    history_start_ms,
+    index_candles,
+)
+from trading.exchange.emulator.perpetual import PerpetualView, perpetual_currency, perpetual_name
 from trading.exchange.emulator.rpc.protocol import CallContext, HandlerBase
 
 __all__ = ["MarketDataMethods"]
 
-
-def _res_ms(resolution: str, unit_ms: int) -> int:
-    return 86_400_000 if resolution == "1D" else int(resolution) * unit_ms
+_OPTION_KINDS = (None, "option", "any")
+_FUTURE_KINDS = (None, "future", "any")
 
 
 class MarketDataMethods(HandlerBase):
+    def _perpetual(self, name: str) -> PerpetualView | None:
+        currency = perpetual_currency(name, list(self.engine.index))
+        if currency is None:
+            return None
+        return PerpetualView(
+            self.engine.source, currency, now_ms=self.engine.now_ms, index_price=self.engine.index[currency]
+        )
+
+    def _perpetuals(self, currency: str) -> list[PerpetualView]:
+        views = (self._perpetual(perpetual_name(c)) for c in self.engine.index if currency in ("any", c))
+        return [v for v in views if v is not None]
+
     def _currency_of_index(self, index_name: str) -> str:
         base, _, quote = index_name.partition("_")
         currency = base.upper()
@@ -25,17 +49,22 @@ class MarketDataMethods(HandlerBase):
         return currency
 
     def m_public_get_instruments(self, p: dict[str, Any], ctx: CallContext) -> Any:
-        if p.get("kind") not in (None, "option", "any"):
-            return []
-        expired = p.get("expired", False)
-        cur = p["currency"]
-        return [
-            r.wire()
-            for r in self.engine.instruments.values()
-            if r.expired == expired and cur in ("any", r.currency)
-        ]
+        kind, expired, cur = p.get("kind"), p.get("expired", False), p.get("currency", "any")
+        out: list[dict[str, Any]] = []
+        if kind in _FUTURE_KINDS and not expired:
+            out.extend(v.wire() for v in self._perpetuals(cur))
+        if kind in _OPTION_KINDS:
+            out.extend(
+                r.wire()
+                for r in self.engine.instruments.values()
+                if r.expired == expired and cur in ("any", r.currency)
+            )
+        return out
 
     def m_public_get_instrument(self, p: dict[str, Any], ctx: CallContext) -> Any:
+        perpetual = self._perpetual(p["instrument_name"])
+        if perpetual is not None:
+            return perpetual.wire()
         return self.engine.instrument(p["instrument_name"]).wire()
 
     def m_public_get_index_price(self, p: dict[str, Any], ctx: CallContext) -> Any:
@@ -49,6 +78,9 @@ class MarketDataMethods(HandlerBase):
         return self.engine.instrument(name)
 
     def m_public_ticker(self, p: dict[str, Any], ctx: CallContext) -> Any:
+        perpetual = self._perpetual(p["instrument_name"])
+        if perpetual is not None:
+            return perpetual.ticker()
         rec = self._live(p["instrument_name"])
         bids, asks = self.engine.own_levels(rec.name)
         result = rec.ticker(
@@ -62,6 +94,9 @@ class MarketDataMethods(HandlerBase):
         return result
 
     def m_public_get_order_book(self, p: dict[str, Any], ctx: CallContext) -> Any:
+        perpetual = self._perpetual(p["instrument_name"])
+        if perpetual is not None:
+            return perpetual.order_book(depth=p.get("depth", 20), change_id=self.engine.next_change_id())
         rec = self._live(p["instrument_name"])
         bids, asks = self.engine.own_levels(rec.name)
         return rec.order_book(
@@ -74,45 +109,54 @@ class MarketDataMethods(HandlerBase):
         )
 
     def m_public_get_book_summary_by_currency(self, p: dict[str, Any], ctx: CallContext) -> Any:
-        if p.get("kind") not in (None, "option", "any"):
-            return []
-        now, cur = self.engine.now_ms, p["currency"]
-        return [
-            r.book_summary(now_ms=now, index_price=self.engine.index[r.currency])
-            for r in self.engine.instruments.values()
-            if not r.expired and r.currency == cur
-        ]
+        kind, now, cur = p.get("kind"), self.engine.now_ms, p["currency"]
+        out: list[dict[str, Any]] = []
+        if kind in _FUTURE_KINDS:
+            out.extend(v.book_summary() for v in self._perpetuals(cur))
+        if kind in _OPTION_KINDS:
+            out.extend(
+                r.book_summary(now_ms=now, index_price=self.engine.index[r.currency])
+                for r in self.engine.instruments.values()
+                if not r.expired and r.currency == cur
+            )
+        return out
 
     def m_public_get_book_summary_by_instrument(self, p: dict[str, Any], ctx: CallContext) -> Any:
+        perpetual = self._perpetual(p["instrument_name"])
+        if perpetual is not None:
+            return [perpetual.book_summary()]
         rec = self._live(p["instrument_name"])
         return [rec.book_summary(now_ms=self.engine.now_ms, index_price=self.engine.index[rec.currency])]
 
     def m_public_get_volatility_index_data(self, p: dict[str, Any], ctx: CallContext) -> Any:
+        """DVOL candles, the newest :data:`DVOL_PAGE` of the range; ``continuation`` (the next
+        ``end_timestamp``) when older ones were left out, as Deribit pages backwards."""
         cur = p["currency"]
         if cur not in self.engine.index:
             return {"data": [], "continuation": None}
-        step = _res_ms(p["resolution"], 1000)
-        end = min(p["end_timestamp"], self.engine.now_ms)
-        start = -(-p["start_timestamp"] // step) * step
-        ticks = list(range(start, end + 1, step))
-        continuation = None
-        if len(ticks) > 1000:
-            ticks = ticks[-1000:]
-            continuation = ticks[0] - 1
         source = self.engine.source
-        data = []
-        for t in ticks:
-            o = source.dvol(cur, t)
-            c = source.dvol(cur, min(t + step - 1, self.engine.now_ms))
-            data.append([t, o, max(o, c), min(o, c), c])
+        span = candle_range(
+            start_ms=p["start_timestamp"],
+            end_ms=p["end_timestamp"],
+            step_ms=dvol_step_ms(p["resolution"]),
+            now_ms=self.engine.now_ms,
+            first_ms=history_start_ms(source, cur),
+            limit=DVOL_PAGE,
+        )
+        ohlc = dvol_candles(source, cur, span).tolist()
+        data = [[t, *row] for t, row in zip(span.ticks.tolist(), ohlc, strict=True)]
+        continuation = int(span.ticks[0]) - 1 if span.older else None
         return {"data": data, "continuation": continuation}
 
     def m_public_get_tradingview_chart_data(self, p: dict[str, Any], ctx: CallContext) -> Any:
+        step = chart_step_ms(p["resolution"])
+        perpetual = self._perpetual(p["instrument_name"])
+        if perpetual is not None:
+            return self._index_chart(perpetual.currency, p, step)
         rec = self.engine.instrument(p["instrument_name"])
-        step = _res_ms(p["resolution"], 60_000)
         end = min(p["end_timestamp"], self.engine.now_ms, rec.expiration_ms)
         start = max(-(-p["start_timestamp"] // step) * step, rec.creation_ms // step * step)
-        ticks = list(range(start, end + 1, step))[-5000:]
+        ticks = list(range(start, end + 1, step))[-CHART_LIMIT:]
         out: dict[str, list[Any]] = {
             k: [] for k in ("ticks", "open", "high", "low", "close", "volume", "cost")
         }
@@ -134,6 +178,30 @@ class MarketDataMethods(HandlerBase):
             out["volume"].append(round(volume, 8))
             out["cost"].append(round(sum(tr["amount"] * tr["price"] for tr in window), 8))
         return {"status": "ok" if out["ticks"] else "no_data", **out}
+
+    def _index_chart(self, currency: str, p: dict[str, Any], step: int) -> dict[str, Any]:
+        """A perpetual's candles: the index path (USD), no volume (nothing trades on it)."""
+        source = self.engine.source
+        span = candle_range(
+            start_ms=p["start_timestamp"],
+            end_ms=p["end_timestamp"],
+            step_ms=step,
+            now_ms=self.engine.now_ms,
+            first_ms=history_start_ms(source, currency),
+            limit=CHART_LIMIT,
+        )
+        ohlc = index_candles(source, currency, span)
+        zeros = [0.0] * len(span.ticks)
+        return {
+            "status": "ok" if len(span.ticks) else "no_data",
+            "ticks": span.ticks.tolist(),
+            "open": ohlc[:, 0].tolist(),
+            "high": ohlc[:, 1].tolist(),
+            "low": ohlc[:, 2].tolist(),
+            "close": ohlc[:, 3].tolist(),
+            "volume": zeros,
+            "cost": list(zeros),
+        }
 
     def m_public_get_delivery_prices(self, p: dict[str, Any], ctx: CallContext) -> Any:
         self._currency_of_index(p["index_name"])

@@ -206,8 +206,16 @@ class EmulatorCore:
             self._buckets[(key, matching)] = bucket
         return bucket
 
-    def _resolve_auth(self, method: str, raw: dict[str, Any], ctx: CallContext, header: str | None) -> None:
+    def _resolve_auth(
+        self,
+        method: str,
+        raw: dict[str, Any],
+        ctx: CallContext,
+        header: str | None,
+        request_data: str | None,
+    ) -> None:
         token_text = raw.get("access_token") if isinstance(raw.get("access_token"), str) else None
+        key: AccountConfig | None = None
         if header and header.startswith("Bearer "):
             token_text = header[7:].strip()
         elif header and header.startswith("Basic "):
@@ -215,11 +223,14 @@ class EmulatorCore:
                 client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise RpcError(13009) from None
-            account = self.auth.account_for_basic(client_id, secret)
-            ctx.account = self.engine.accounts[account.client_id]
-            ctx.token = TokenInfo(
-                "", "", account.client_id, frozenset(account.max_scope.split()), float("inf"), None
-            )
+            key = self.auth.account_for_basic(client_id, secret)
+        elif header and header.startswith("deri-hmac-sha256 "):
+            if request_data is None:
+                raise RpcError(13009)
+            key = self.auth.account_for_signature(header[17:], request_data)
+        if key is not None:  # an API key on the request itself: the key's whole scope
+            ctx.account = self.engine.accounts[key.client_id]
+            ctx.token = TokenInfo("", "", key.client_id, frozenset(key.max_scope.split()), float("inf"), None)
             return
         token: TokenInfo | None = None
         if token_text:
@@ -245,7 +256,10 @@ class EmulatorCore:
         *,
         from_query: bool,
         auth_header: str | None = None,
+        request_data: str | None = None,
     ) -> Outcome:
+        """Run one request. ``request_data``: what a ``deri-hmac-sha256`` ``auth_header`` signs
+        (an HTTP request's method, URI and body, each followed by a newline)."""
         self.requests[method] += 1
         spec = METHODS.get(method)
         if spec is None:
@@ -264,7 +278,7 @@ class EmulatorCore:
         if rule := self.faults.take(FaultKind.ERROR, method):
             return Outcome(error=RpcError(rule.code))
         try:
-            self._resolve_auth(method, raw, ctx, auth_header)
+            self._resolve_auth(method, raw, ctx, auth_header, request_data)
             if self.rate_limits.enabled:
                 key = (
                     ctx.account.account_id if ctx.account is not None else (ctx.connection_id or "anonymous")

@@ -59,8 +59,19 @@ class HttpApi(EmulatorCore):
         if not isinstance(raw, dict):
             return self._http_reply(req_id, Outcome(error=RpcError(-32602)), us_in, include_id)
         ctx = CallContext(transport="http", connection_id=None)
+        auth_header = request.headers.get("Authorization")
+        request_data = None
+        if auth_header and auth_header.startswith("deri-hmac-sha256 "):
+            # what the signature covers: the method, the URI as sent and the body
+            body_text = (await request.read()).decode("utf-8", "replace")
+            request_data = f"{request.method}\n{request.raw_path}\n{body_text}\n"
         outcome = await self.process(
-            method, raw, ctx, from_query=from_query, auth_header=request.headers.get("Authorization")
+            method,
+            raw,
+            ctx,
+            from_query=from_query,
+            auth_header=auth_header,
+            request_data=request_data,
         )
         if outcome.drop:
             if request.transport is not None:

@@ -4,6 +4,11 @@ The index path comes from ``simulate_underlying`` (a fixed horizon of ``days`` f
 after which the market holds still), the chains from ``iter_synthetic_chains`` one listing day
 (08:00 to 08:00 UTC) at a time; the step in force at a time is the last one at or before it.
 Top-of-book sizes, which the library does not model, are drawn deterministically per step.
+
+History: ``history_days`` before the start the index is a second path of the same model (its
+own seed), scaled to end at the start price. DVOL is the library's 30-day ATM anchor, trailing
+realised vol times the VRP factor, computed over the past and the live path together and given
+to the chains as their anchor, so DVOL runs on across the start (up to the chains' IV noise).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import hashlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -27,6 +32,7 @@ from trading.quant.synthetic import (
     iter_synthetic_chains,
     simulate_underlying,
 )
+from trading.quant.synthetic.chain import trailing_realized_vol
 
 __all__ = ["QuantSourceConfig", "QuantSyntheticSource"]
 
@@ -41,12 +47,13 @@ class QuantSourceConfig:
     seed: int = 0
     spot: Mapping[str, float] = field(default_factory=lambda: {"BTC": 90_000.0, "ETH": 3_000.0})
     max_size_lots: int = 100
+    history_days: int = 90
 
 
 class _Chains:
     """One currency: its path and a forward-only cursor over the daily chain batches."""
 
-    def __init__(self, currency: str, cfg: QuantSourceConfig, n_bars: int) -> None:
+    def __init__(self, currency: str, cfg: QuantSourceConfig, n_bars: int, bars_per_day: int) -> None:
         self.currency = currency
         self.cfg = cfg
         start = datetime.fromtimestamp(cfg.start_ms / 1000, UTC)
@@ -57,16 +64,49 @@ class _Chains:
         )
         self.times_ms = [int(t.value // 1_000_000) for t in self.bars.index]
         self.close = self.bars["close"].to_numpy(dtype=np.float64)
+        self.chain_config = SyntheticChainConfig.model_validate({"currency": currency})
+        self._past(start, bars_per_day)
         self._iter: Iterator[SyntheticChain] | None = None
         self.batch: SyntheticChain | None = None
         self._first = 0
         self._last = -1
 
+    def _past(self, start: datetime, bars_per_day: int) -> None:
+        """The path before the start and the DVOL (percent) along past and live path alike."""
+        n_past = self.cfg.history_days * bars_per_day
+        past_close = np.empty(0)
+        self.past_times_ms: list[int] = []
+        if n_past > 0:
+            past = simulate_underlying(
+                start=start - timedelta(days=self.cfg.history_days),
+                n_bars=n_past,
+                bar=self.cfg.bar,
+                config=UnderlyingConfig(spot0=self.cfg.spot[self.currency]),
+                seed=self.seed + 104_729,  # a stream of its own
+            )
+            raw = past["close"].to_numpy(dtype=np.float64)
+            # as on the live path, a bar shows its close; the last one closes at the start price
+            past_close = raw * (self.cfg.spot[self.currency] / raw[-1])
+            self.past_times_ms = [int(t.value // 1_000_000) for t in past.index]
+        self.past_close = past_close
+        cc = self.chain_config
+        times = np.array([*self.past_times_ms, *self.times_ms], dtype=np.int64) * 1_000_000
+        rv = trailing_realized_vol(
+            times,
+            np.concatenate([past_close, self.close]),
+            window_days=cc.rv_window_days,
+            min_returns=cc.rv_min_returns,
+        )
+        anchor = np.clip(np.where(np.isfinite(rv), rv * cc.vrp_factor, cc.fallback_vol), cc.iv_min, cc.iv_max)
+        self.past_dvol = anchor[:n_past] * 100.0
+        self.live_dvol = anchor[n_past:] * 100.0
+
     def _restart(self) -> None:
         self._iter = iter_synthetic_chains(
             pd.DatetimeIndex(self.bars.index),
             self.close,
-            config=SyntheticChainConfig.model_validate({"currency": self.currency}),
+            config=self.chain_config,
+            dvol=self.live_dvol,
             seed=self.seed,
             quote_ivs=False,
         )
@@ -90,7 +130,7 @@ class QuantSyntheticSource:
         self.config = config or QuantSourceConfig()
         bars_per_day = int(pd.Timedelta("1D") / pd.Timedelta(self.config.bar))
         n_bars = self.config.days * bars_per_day + 1
-        self._chains = {c: _Chains(c, self.config, n_bars) for c in self.config.spot}
+        self._chains = {c: _Chains(c, self.config, n_bars, bars_per_day) for c in self.config.spot}
         self._cache: dict[tuple[str, int], CurrencyMarket] = {}
 
     @property
@@ -100,15 +140,32 @@ class QuantSyntheticSource:
     def start_ms(self) -> int | None:
         return self.config.start_ms
 
+    def history_start_ms(self, currency: str) -> int:
+        """The earliest time the index and DVOL have history for."""
+        past = self._chains[currency].past_times_ms
+        return past[0] if past else self.config.start_ms
+
     def _step(self, currency: str, at_ms: int) -> int:
         times = self._chains[currency].times_ms
         return min(max(bisect.bisect_right(times, at_ms) - 1, 0), len(times) - 1)
 
+    def _past_step(self, currency: str, at_ms: int) -> int | None:
+        """The past bar holding ``at_ms`` (the first one before the history), None from the start."""
+        if at_ms >= self.config.start_ms or not self._chains[currency].past_times_ms:
+            return None
+        return max(bisect.bisect_right(self._chains[currency].past_times_ms, at_ms) - 1, 0)
+
     def index_price(self, currency: str, at_ms: int) -> float:
+        past = self._past_step(currency, at_ms)
+        if past is not None:
+            return round(float(self._chains[currency].past_close[past]), 2)
         return round(float(self._chains[currency].close[self._step(currency, at_ms)]), 2)
 
     def dvol(self, currency: str, at_ms: int) -> float:
         chains = self._chains[currency]
+        past = self._past_step(currency, at_ms)
+        if past is not None:
+            return round(float(chains.past_dvol[past]), 2)
         batch = chains.batch if chains.batch is not None else chains.batch_for(0)
         return round(float(batch.atm_anchor_vol[self._step(currency, at_ms)]) * 100.0, 2)
 

@@ -3,6 +3,10 @@
 Between snapshots the market holds still (a step function). The files carry no book sizes, so
 top-of-book sizes are drawn deterministically per (instrument, snapshot). Delivery prices come
 from the index in the last snapshot before expiry (the files hold no 07:30-08:00 TWAP).
+
+History (chart data on the perpetuals, DVOL candles) exists only within the files: from the
+first snapshot on, sampled from the snapshots' index and DVOL, which are remembered per file
+once read so that history requests do not parse the same files again.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class ReplaySource:
         self._times = [t for t, _ in stamped]
         self._files = [f for _, f in stamped]
         self._cache: OrderedDict[int, MarketSnapshot] = OrderedDict()
+        self._levels: dict[int, dict[str, tuple[float, float]]] = {}  # file -> currency -> (index, dvol)
         self._cache_size = cache_size
         self._max_lots = max_size_lots
         self._currencies: tuple[str, ...] = ("BTC", "ETH")
@@ -118,6 +123,7 @@ class ReplaySource:
         frame = pd.read_csv(self._files[i], usecols=list(_COLUMNS))
         snap = self._build(i, frame)
         self._cache[i] = snap
+        self._levels[i] = {c: (m.index_price, m.dvol) for c, m in snap.currencies.items()}
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return snap
@@ -209,15 +215,21 @@ class ReplaySource:
         # the key changes with the file and whenever an expiry drops options out of it
         return MarketSnapshot(key=(base.key, live_count), timestamp_ms=at_ms, currencies=markets)
 
+    def _level(self, currency: str, at_ms: int) -> tuple[float, float] | None:
+        i = self._index_of(at_ms)
+        if i not in self._levels:
+            self._load(i)
+        return self._levels[i].get(currency)
+
     def index_price(self, currency: str, at_ms: int) -> float:
-        market = self._load(self._index_of(at_ms)).currencies.get(currency)
-        if market is None:
+        level = self._level(currency, at_ms)
+        if level is None:
             raise KeyError(currency)
-        return market.index_price
+        return level[0]
 
     def dvol(self, currency: str, at_ms: int) -> float:
-        market = self._load(self._index_of(at_ms)).currencies.get(currency)
-        return market.dvol if market is not None else 0.0
+        level = self._level(currency, at_ms)
+        return level[1] if level is not None else 0.0
 
     def mark_price(self, instrument_name: str, at_ms: int) -> float | None:
         currency = instrument_name.split("-", 1)[0]

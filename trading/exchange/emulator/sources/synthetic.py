@@ -1,6 +1,12 @@
 """A synthetic Deribit-like market: a seeded GBM index path, Deribit's listing schedule and a
 smile, priced with Black-76 on the forward (the same formula Deribit's marks follow).
 
+The index also has a past: ``history_days`` before the start it follows the same GBM run
+backwards from the start price (:mod:`.gbm_path`), so chart data and DVOL can be asked for
+before the clock started and join the live path at the start. Options are listed from the start
+only. DVOL is the 30-day ATM vol the chain is priced on, a function of the index level, before
+and after the start alike.
+
 ``trading/quant/synthetic.py`` is the project's synthetic-chain library. This source keeps the
 emulator self-contained: :func:`quant_synthetic_available` tells whether that library is
 importable, and any object satisfying :class:`~trading.exchange.emulator.market.MarketSource`
@@ -29,12 +35,12 @@ from trading.exchange.emulator.market import (
     instrument_name,
 )
 from trading.exchange.emulator.pricing import MS_PER_YEAR, price_coin
+from trading.exchange.emulator.sources.gbm_path import GbmLogPath
 
 __all__ = ["SyntheticConfig", "SyntheticSource", "listing_expiries", "quant_synthetic_available"]
 
 DAY_MS = 86_400_000
 _EXPIRY_HOUR = 8
-_PATH_BLOCK = 4096  # the index path grows by whole blocks, so it is the same however it is read
 
 
 def quant_synthetic_available() -> bool:
@@ -86,13 +92,16 @@ def listing_expiries(
 
 @dataclass(frozen=True, kw_only=True)
 class SyntheticConfig:
-    """Parameters of the synthetic market (vols as decimals, prices in USD)."""
+    """Parameters of the synthetic market (vols as decimals, prices in USD). ``history_days``:
+    how far before ``start_ms`` the index and DVOL have history (chart data, DVOL candles)."""
 
     seed: int = 20260105
     start_ms: int = 1767600000000  # 2026-01-05 08:00 UTC
     step_s: float = 10.0
     spot: Mapping[str, float] = field(default_factory=lambda: {"BTC": 90_000.0, "ETH": 3_000.0})
-    path_vol: Mapping[str, float] = field(default_factory=lambda: {"BTC": 0.45, "ETH": 0.6})
+    # Options are priced a little above the volatility the index then realises (a volatility risk
+    # premium of about 12 %, as in Deribit's own history), which is what option sellers earn.
+    path_vol: Mapping[str, float] = field(default_factory=lambda: {"BTC": 0.40, "ETH": 0.535})
     atm_vol: Mapping[str, float] = field(default_factory=lambda: {"BTC": 0.45, "ETH": 0.6})
     skew: float = -0.08
     smile: float = 0.06
@@ -105,6 +114,11 @@ class SyntheticConfig:
     n_monthly: int = 3
     n_quarterly: int = 4
     strikes_per_side: int = 12
+    history_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.history_days <= 3660:
+            raise ValueError("history_days must be between 0 and 3660")
 
 
 def _strike_step(currency: str, days: float) -> float:
@@ -126,8 +140,7 @@ class SyntheticSource:
     def __init__(self, config: SyntheticConfig | None = None) -> None:
         self.config = config or SyntheticConfig()
         self._step_ms = int(self.config.step_s * 1000)
-        self._paths: dict[str, np.ndarray] = {}
-        self._rngs: dict[str, np.random.Generator] = {}
+        self._paths: dict[str, GbmLogPath] = {}
         self._strikes: dict[tuple[str, int], tuple[float, ...]] = {}
         self._listed: dict[int, int] = {}
         self._cache: tuple[int, MarketSnapshot] | None = None
@@ -142,40 +155,72 @@ class SyntheticSource:
     # ------------------------------------------------------------------ index path
 
     def _bucket(self, at_ms: int) -> int:
-        return max(0, (at_ms - self.config.start_ms) // self._step_ms)
+        """The chain's step holding ``at_ms`` (never before the start: no options listed then)."""
+        return max(0, self._path_bucket(at_ms))
 
-    def _log_path(self, currency: str, upto: int) -> np.ndarray:
+    def _path_bucket(self, at_ms: int) -> int:
+        return (at_ms - self.config.start_ms) // self._step_ms
+
+    def _path(self, currency: str) -> GbmLogPath:
         path = self._paths.get(currency)
         if path is None:
-            digest = hashlib.sha256(f"{self.config.seed}:{currency}".encode()).digest()
-            self._rngs[currency] = np.random.default_rng(int.from_bytes(digest[:8], "big"))
-            path = np.array([math.log(self.config.spot[currency])])
-        if len(path) <= upto:
-            sigma = self.config.path_vol[currency]
-            dt = self.config.step_s / (365.0 * 86_400.0)
-            n_blocks = -(-(upto + 1 - len(path)) // _PATH_BLOCK)
-            shocks = self._rngs[currency].standard_normal(n_blocks * _PATH_BLOCK)
-            steps = (sigma * math.sqrt(dt) * shocks - 0.5 * sigma * sigma * dt).reshape(n_blocks, -1)
-            parts, last = [path], float(path[-1])
-            for block in np.cumsum(steps, axis=1):  # summed block by block, whatever was asked
-                parts.append(last + block)
-                last = float(parts[-1][-1])
-            path = np.concatenate(parts)
-        self._paths[currency] = path
+            cfg = self.config
+            path = GbmLogPath(
+                seed_text=f"{cfg.seed}:{currency}",
+                spot=cfg.spot[currency],
+                sigma=cfg.path_vol[currency],
+                step_s=cfg.step_s,
+                min_bucket=-(cfg.history_days * DAY_MS // self._step_ms),
+            )
+            self._paths[currency] = path
         return path
 
+    def history_start_ms(self, currency: str) -> int:
+        """The earliest time the index and DVOL have history for (``history_days`` before start)."""
+        return self.config.start_ms - self.config.history_days * DAY_MS
+
     def index_price(self, currency: str, at_ms: int) -> float:
-        bucket = self._bucket(at_ms)
-        return round(float(math.exp(self._log_path(currency, bucket)[bucket])), 2)
+        """The index at ``at_ms``, also before the start (down to :meth:`history_start_ms`)."""
+        return round(float(math.exp(self._path(currency).at(self._path_bucket(at_ms)))), 2)
+
+    def _atm_of(self, currency: str, index_price: np.ndarray | float) -> np.ndarray:
+        """The 30-day ATM vol (decimal) at an index level: it rises as the index falls."""
+        base = self.config.atm_vol[currency]
+        ratio = np.asarray(index_price, dtype=np.float64) / self.config.spot[currency]
+        return np.asarray(np.clip(base * ratio**-0.5, 0.5 * base, 2.5), dtype=np.float64)
 
     def _atm_vol(self, currency: str, at_ms: int) -> float:
-        ratio = self.index_price(currency, at_ms) / self.config.spot[currency]
-        return float(
-            np.clip(self.config.atm_vol[currency] * ratio**-0.5, 0.5 * self.config.atm_vol[currency], 2.5)
-        )
+        return float(self._atm_of(currency, self.index_price(currency, at_ms)))
 
     def dvol(self, currency: str, at_ms: int) -> float:
+        """DVOL (vol points) at ``at_ms``: the ATM level the chain is priced on (flat in tenor)."""
         return round(self._atm_vol(currency, at_ms) * 100.0, 2)
+
+    def index_candles(self, currency: str, ticks_ms: np.ndarray, step_ms: int, end_ms: int) -> np.ndarray:
+        """OHLC of the index (USD) per candle ``[tick, min(tick + step_ms - 1, end_ms)]``, shape
+        (n, 4), from every step of the path inside the candle (ticks increasing, each <= end_ms)."""
+        ticks = np.asarray(ticks_ms, dtype=np.int64)
+        if len(ticks) == 0:
+            return np.empty((0, 4))
+        path = self._path(currency)
+        step = self._step_ms
+        first = np.maximum((ticks - self.config.start_ms) // step, path.min_bucket)
+        last = np.maximum((np.minimum(ticks + step_ms - 1, end_ms) - self.config.start_ms) // step, first)
+        lo = int(first[0])
+        prices = np.round(np.exp(path.span(lo, int(last[-1]))), 2)
+        open_at, close_at = first - lo, last - lo
+        bounds = np.column_stack([open_at, close_at + 1]).ravel()
+        padded = np.append(prices, prices[-1])  # reduceat needs every bound inside the array
+        high = np.maximum.reduceat(padded, bounds)[::2]
+        low = np.minimum.reduceat(padded, bounds)[::2]
+        return np.column_stack([prices[open_at], high, low, prices[close_at]])
+
+    def dvol_candles(self, currency: str, ticks_ms: np.ndarray, step_ms: int, end_ms: int) -> np.ndarray:
+        """DVOL OHLC (vol points) per candle, as :meth:`index_candles`. DVOL falls as the index
+        rises, so its high is at the index's low and its low at the index's high."""
+        ohlc = self.index_candles(currency, ticks_ms, step_ms, end_ms)
+        vol = np.round(self._atm_of(currency, ohlc) * 100.0, 2)
+        return vol[:, [0, 2, 1, 3]] if len(vol) else vol
 
     # ------------------------------------------------------------------ chain
 
