@@ -7,16 +7,13 @@ repeated runs after a warm-up (numba compilation excluded).
 
 from __future__ import annotations
 
-import os
-import statistics
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.common import median_ms, real_data_dir
 from trading.quant import black76, svi
 from trading.quant.candidates import candidate_table, chain_from_snapshot
 from trading.quant.implied_vol import implied_vol
@@ -24,23 +21,6 @@ from trading.quant.synthetic import iter_synthetic_chains, simulate_underlying, 
 
 TICK_BUDGET_MS = 50.0
 SNAPSHOT = "svcj_deribit_snapshots_2025_2026/daily_0915utc/deribit_options_snapshot_20260218T093905Z.csv.gz"
-
-
-def _data_dir() -> Path:
-    configured = os.environ.get("OPTIONSBOT_REAL_DATA")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "deribit_data"
-
-
-def _median_ms(fn: Callable[[], object], repeat: int = 30) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def bench_tick(snapshot: pd.DataFrame) -> None:
@@ -101,14 +81,14 @@ def bench_tick(snapshot: pd.DataFrame) -> None:
 
     fit = fit_cold()
     parts = {
-        "implied vol x3 (mark, bid, ask)": _median_ms(ivs),
-        "greeks (numba)": _median_ms(greeks),
-        "smile points": _median_ms(points),
-        "SVI refit, cold": _median_ms(fit_cold),
-        "SVI refit, warm": _median_ms(fit_warm),
-        "candidate table": _median_ms(table),
+        "implied vol x3 (mark, bid, ask)": median_ms(ivs),
+        "greeks (numba)": median_ms(greeks),
+        "smile points": median_ms(points),
+        "SVI refit, cold": median_ms(fit_cold),
+        "SVI refit, warm": median_ms(fit_warm),
+        "candidate table": median_ms(table),
     }
-    total = _median_ms(tick)
+    total = median_ms(tick)
     print(
         f"tick on a real BTC chain: {len(chain)} options, {len(expiries)} expiries, "
         f"{len(pts.rows)} fitted strikes"
@@ -151,7 +131,7 @@ def bench_synthetic_year() -> None:
 
 
 def main() -> None:
-    path = _data_dir() / SNAPSHOT
+    path = real_data_dir() / SNAPSHOT
     if path.exists():
         bench_tick(pd.read_csv(path))
     else:

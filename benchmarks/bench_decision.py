@@ -9,15 +9,14 @@ Figures are printed, not asserted; the budget for a round is 50 ms.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.common import real_data_dir
 from trading.decision.round import RoundInputs, decide_round
 from trading.quant.candidates import candidate_table, chain_from_snapshot
 from trading.risk.engine import review
@@ -33,15 +32,8 @@ REPEATS = 200
 SNAPSHOT = "svcj_deribit_snapshots_2025_2026/daily_0915utc/deribit_options_snapshot_20260208T092330Z.csv.gz"
 
 
-def _data_dir() -> Path:
-    configured = os.environ.get("OPTIONSBOT_REAL_DATA")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "deribit_data"
-
-
 def _chains() -> tuple[pd.DataFrame, str]:
-    path = _data_dir() / SNAPSHOT
+    path = real_data_dir() / SNAPSHOT
     if path.is_file():
         return chain_from_snapshot(pd.read_csv(path)), f"real Deribit chains of {path.name}"
     from trading.quant.synthetic import SyntheticChainConfig, synthetic_chains

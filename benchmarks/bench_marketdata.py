@@ -6,38 +6,19 @@ Run: ``.venv/bin/python -m benchmarks.bench_marketdata`` (reads the real data fr
 
 from __future__ import annotations
 
-import os
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.common import median_ms, real_data_dir
 from trading.marketdata.frame import frame_from_parquet_bytes, frame_to_parquet_bytes, validate_snapshot_frame
 from trading.marketdata.importers import chain_files, chain_import
 from trading.marketdata.store import load_snapshots, snapshots_append
 from trading.quant.candidates import chain_from_snapshot
 
 SVCJ = Path("svcj_deribit_snapshots_2025_2026")
-
-
-def _data_dir() -> Path:
-    configured = os.environ.get("OPTIONSBOT_REAL_DATA")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "deribit_data"
-
-
-def _median_ms(fn: Callable[[], object], repeat: int = 20) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def bench_tick(path: Path) -> None:
@@ -49,15 +30,13 @@ def bench_tick(path: Path) -> None:
         f"one BTC snapshot: {len(frame)} options, stored in {len(blob) / 1024:.1f} KiB "
         f"({len(blob) / len(frame):.0f} bytes an option)"
     )
-    print(
-        f"  validate            {_median_ms(lambda: validate_snapshot_frame(raw, source_name='x')):7.1f} ms"
-    )
-    print(f"  to Parquet bytes    {_median_ms(lambda: frame_to_parquet_bytes(frame)):7.1f} ms")
-    print(f"  from Parquet bytes  {_median_ms(lambda: frame_from_parquet_bytes(blob)):7.1f} ms")
-    print(f"  chain_from_snapshot {_median_ms(lambda: chain_from_snapshot(frame)):7.1f} ms")
+    print(f"  validate            {median_ms(lambda: validate_snapshot_frame(raw, source_name='x')):7.1f} ms")
+    print(f"  to Parquet bytes    {median_ms(lambda: frame_to_parquet_bytes(frame)):7.1f} ms")
+    print(f"  from Parquet bytes  {median_ms(lambda: frame_from_parquet_bytes(blob)):7.1f} ms")
+    print(f"  chain_from_snapshot {median_ms(lambda: chain_from_snapshot(frame)):7.1f} ms")
     with tempfile.TemporaryDirectory() as tmp:
         n = iter(range(10**6))
-        hourly = _median_ms(
+        hourly = median_ms(
             lambda: snapshots_append(
                 root=tmp, frame=frame.assign(timestamp=frame["timestamp"] + pd.Timedelta(hours=next(n) % 24))
             ),
@@ -80,7 +59,7 @@ def bench_import(data: Path) -> None:
 
 
 def main() -> None:
-    data = _data_dir()
+    data = real_data_dir()
     daily = sorted((data / SVCJ / "daily_0915utc").glob("*.csv.gz"))
     if not daily:
         print(f"no real data under {data}: set OPTIONSBOT_REAL_DATA")
