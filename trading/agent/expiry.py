@@ -18,9 +18,8 @@ from django.db import transaction
 from trading.agent.gateway import ExchangeGateway
 from trading.agent.ledger import D, TradeIn, fill_book
 from trading.models import Position
+from trading.quant.settlement import settlement_fee_coin, settlement_value_coin
 
-DELIVERY_FEE_RATE = Decimal("0.00015")
-DELIVERY_FEE_CAP = Decimal("0.125")
 EXPIRY_TIME_UTC = time(8, 0)
 
 
@@ -28,18 +27,6 @@ EXPIRY_TIME_UTC = time(8, 0)
 class ExpiryResult:
     settled: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
-
-
-def settlement_value_coin(*, option_type: str, strike_usd: Decimal, delivery_price_usd: Decimal) -> Decimal:
-    """What one contract is worth at delivery, in coin."""
-    intrinsic = delivery_price_usd - strike_usd if option_type == "call" else strike_usd - delivery_price_usd
-    return max(intrinsic, Decimal(0)) / delivery_price_usd
-
-
-def settlement_fee_coin(*, value_coin: Decimal, contracts: Decimal) -> Decimal:
-    if value_coin <= 0:
-        return Decimal(0)
-    return min(DELIVERY_FEE_RATE, DELIVERY_FEE_CAP * value_coin) * abs(contracts)
 
 
 def position_settle(*, position: Position, delivery_price_usd: Decimal, now: datetime) -> None:

@@ -1,0 +1,152 @@
+"""The backtest engine: a hand-made covered call from sale to settlement, and real SVCJ chains."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from backtests.engine import (
+    REAL_QUOTE,
+    SETTLEMENT,
+    BacktestConfig,
+    FillModel,
+    FillPrice,
+    Step,
+    run_backtest,
+    steps_from_frames,
+)
+from trading.marketdata.frame import validate_snapshot_frame
+from trading.marketdata.importers import svcj_file_snapshots
+from trading.strategies.base import Side, StrategyConfig
+from trading.strategies.params import preset
+
+T1 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+T2 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+T3 = datetime(2026, 1, 16, 9, 0, tzinfo=UTC)  # after the 16JAN26 expiry (08:00)
+SOLD = "BTC-16JAN26-110000-C"
+
+
+def _frame(at: datetime, index: float, rows: list[tuple[str, float, float, float, float]]) -> pd.DataFrame:
+    """A BTC snapshot frame; rows are (name, strike, mark, bid, ask), calls at 50 % IV."""
+    records = []
+    for name, strike, mark, bid, ask in rows:
+        day = name.split("-")[1]
+        expiry = datetime.strptime(day, "%d%b%y").replace(hour=8, tzinfo=UTC)
+        records.append(
+            {
+                "timestamp": at.isoformat(),
+                "instrument_name": name,
+                "currency": "BTC",
+                "expiry_datetime": expiry.isoformat(),
+                "strike": strike,
+                "option_type": "call",
+                "underlying": index,
+                "underlying_index": "index_price",
+                "index_price": index,
+                "implied_volatility": 0.5,
+                "mark_price": mark,
+                "bid_price": bid,
+                "ask_price": ask,
+                "mid_price": 0.5 * (bid + ask),
+                "open_interest": 100.0,
+                "volume": 10.0,
+                "dvol": 45.0,
+            }
+        )
+    return validate_snapshot_frame(pd.DataFrame.from_records(records), source_name="hand-made")
+
+
+def _steps() -> list[Step]:
+    jan16 = [
+        ("BTC-16JAN26-105000-C", 105000.0, 0.0110, 0.0105, 0.0115),
+        (SOLD, 110000.0, 0.0052, 0.0050, 0.0055),  # the only call within the delta range
+        ("BTC-16JAN26-120000-C", 120000.0, 0.0008, 0.0007, 0.0009),
+    ]
+    later = [("BTC-27MAR26-150000-C", 150000.0, 0.0040, 0.0038, 0.0042)]  # 70 days: too far
+    return [
+        (T1, {"BTC": _frame(T1, 100000.0, jan16)}),
+        (T2, {"BTC": _frame(T2, 102000.0, [(SOLD, 110000.0, 0.0040, 0.0038, 0.0042)])}),
+        (T3, {"BTC": _frame(T3, 115000.0, later)}),
+    ]
+
+
+def _config(**fill: object) -> BacktestConfig:
+    params = {**preset("covered_call", "conservative"), "min_ivrv": 0.0}
+    strategy = StrategyConfig.from_registry(
+        name="cc", logic_kind="covered_call", parameters=params, underlyings=["BTC"], option_types=["call"]
+    )
+    return BacktestConfig(
+        strategies=(strategy,),
+        initial_balance_coin={"BTC": 1.0},
+        fill_model=FillModel(**fill),  # type: ignore[arg-type]
+    )
+
+
+def test_a_covered_call_is_sold_then_settles_in_the_money() -> None:
+    result = run_backtest(_steps(), _config())
+    sale, settle = result.trades
+    assert (sale.at, sale.instrument_name, sale.side, sale.kind) == (T1, SOLD, Side.SELL, "open")
+    assert sale.size_contracts == 0.5  # 50 % coverage of 1 BTC
+    assert sale.price_coin == 0.0050  # the bid
+    assert sale.fee_coin == pytest.approx(0.5 * 0.0003, abs=1e-15)
+    assert sale.provenance == REAL_QUOTE
+    assert settle.kind == "settle" and settle.side is Side.BUY and settle.provenance == SETTLEMENT
+    assert settle.at == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
+    value = (115000.0 - 110000.0) / 115000.0  # delivery price: the index of the T3 snapshot
+    assert settle.price_coin == pytest.approx(value, abs=1e-15)
+    assert settle.fee_coin == pytest.approx(0.5 * 0.00015, abs=1e-15)  # cap 12.5 % of value not hit
+    assert result.positions == ()
+    e1, e2, e3 = result.equity
+    assert e1.balance_coin == pytest.approx(1.0 + 0.0025 - 0.00015, abs=1e-12)
+    assert e1.equity_coin == pytest.approx(1.00235 - 0.5 * 0.0052, abs=1e-12)  # short marked
+    assert e2.equity_coin == pytest.approx(1.00235 - 0.5 * 0.0040, abs=1e-12)
+    final = 1.00235 - 0.5 * value - 0.000075
+    assert e3.balance_coin == pytest.approx(final, abs=1e-12)
+    assert e3.equity_coin == pytest.approx(final, abs=1e-12)
+    assert e3.equity_usd == pytest.approx(final * 115000.0, rel=1e-12)
+    assert e2.index_price_usd == 102000.0
+
+
+def test_mid_fills_give_up_the_slippage() -> None:
+    result = run_backtest(_steps(), _config(price=FillPrice.MID, slippage_pct=10.0))
+    assert result.trades[0].price_coin == pytest.approx(0.00525 * 0.9, abs=1e-15)
+
+
+def test_same_inputs_same_result() -> None:
+    a, b = run_backtest(_steps(), _config()), run_backtest(_steps(), _config())
+    assert a.trades == b.trades and a.equity == b.equity and a.unfilled == b.unfilled
+    assert [r.proposals for r in a.rounds] == [r.proposals for r in b.rounds]
+
+
+def _real_steps(real_data_dir: Path) -> list[Step]:
+    folder = real_data_dir / "svcj_deribit_snapshots_2025_2026" / "daily_0915utc"
+    files = sorted(folder.glob("*.csv.gz"))[:10]
+    assert len(files) == 10
+    return steps_from_frames(f for path in files for f in svcj_file_snapshots(path))
+
+
+def test_ten_real_days_stay_sane(real_data_dir: Path) -> None:
+    steps = _real_steps(real_data_dir)
+    result = run_backtest(steps, _config())
+    assert len(result.equity) == len(steps) == 10  # one BTC point per day
+    assert all(math.isfinite(e.equity_coin) and math.isfinite(e.equity_usd) for e in result.equity)
+    fills = [t for t in result.trades if t.kind != "settle"]
+    assert any(t.kind == "open" for t in fills)
+    frames = {at: by_currency["BTC"].set_index("instrument_name") for at, by_currency in steps}
+    for t in fills:  # at the recorded quote on its side, at the step's time
+        row = frames[t.at].loc[t.instrument_name]
+        assert t.provenance == REAL_QUOTE and t.currency == "BTC"
+        assert t.price_coin == (row["bid_price"] if t.side is Side.SELL else row["ask_price"])
+        assert 0.0 < t.fee_coin <= 0.0003 * t.size_contracts + 1e-15
+    for e in result.equity:  # calls sold never exceed the coins held
+        sold = sum(
+            (t.size_contracts if t.side is Side.SELL else -t.size_contracts)
+            for t in result.trades
+            if t.at <= e.at
+        )
+        assert 0.0 <= sold <= e.balance_coin + 1e-9
+    assert [p.size_contracts for p in result.positions] == [-0.5]
