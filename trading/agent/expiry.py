@@ -10,7 +10,7 @@ position waits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -19,8 +19,6 @@ from trading.agent.gateway import ExchangeGateway
 from trading.agent.ledger import D, TradeIn, fill_book
 from trading.models import Position
 from trading.quant.settlement import settlement_fee_coin, settlement_value_coin
-
-EXPIRY_TIME_UTC = time(8, 0)
 
 
 @dataclass
