@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -36,14 +36,13 @@ from trading.decision.round import RoundInputs, decide_round
 from trading.exchange.config import ClientConfig
 from trading.exchange.errors import ExchangeError
 from trading.models import AgentEvent, AgentState, AgentTick, Order, Position, Strategy
+from trading.quant.instruments import EXPIRY_TIME_UTC
 from trading.risk.killswitch import EquityMarks, KillSwitchInput
 from trading.services.exchange import exchange_client_config
 from trading.strategies.base import AccountView, Action, OptionPosition, StrategyConfig
 from trading.strategies.params import ParameterError
 
 logger = logging.getLogger(__name__)
-
-EXPIRY_UTC = time(8, 0)
 
 
 def _lease_ttl() -> timedelta:
@@ -162,7 +161,7 @@ def _positions(now: datetime) -> tuple[OptionPosition, ...]:
 
 def _equity_marks(state: AgentState, account: AccountView, now: datetime) -> dict[str, EquityMarks]:
     """Day-start and peak equity per coin; the trading day starts at the 08:00 UTC settlement."""
-    day = (now - timedelta(hours=EXPIRY_UTC.hour)).date().isoformat()
+    day = (now - timedelta(hours=EXPIRY_TIME_UTC.hour)).date().isoformat()
     marks = dict(state.equity_marks or {})
     for currency, acc in account.currencies.items():
         mark = marks.get(currency)
@@ -180,7 +179,7 @@ def _equity_marks(state: AgentState, account: AccountView, now: datetime) -> dic
 
 def _in_expiry_quiet_window(now: datetime) -> bool:
     minutes = settings.AGENT_EXPIRY_QUIET_MINUTES
-    expiry_today = datetime.combine(now.date(), EXPIRY_UTC, tzinfo=UTC)
+    expiry_today = datetime.combine(now.date(), EXPIRY_TIME_UTC)
     return expiry_today - timedelta(minutes=minutes) <= now < expiry_today
 
 

@@ -204,3 +204,17 @@ def test_an_unreachable_exchange_fails_the_tick_cleanly_and_says_so(exchange: Ru
     assert AgentState.objects.get().reconciliation == AgentState.Reconciliation.ERROR
     assert threading.active_count() == threads_before  # the gateway's loop thread is gone
     assert tick(exchange).status == AgentTick.Status.OK  # and the next tick starts clean
+
+
+@pytest.mark.parametrize(
+    ("hh_mm", "quiet"),
+    [("07:29", False), ("07:30", True), ("07:59", True), ("08:00", False), ("12:00", False)],
+)
+def test_no_new_risk_window_before_the_daily_expiry(settings: object, hh_mm: str, quiet: bool) -> None:
+    from datetime import UTC, datetime
+
+    from trading.agent.tick import _in_expiry_quiet_window
+
+    settings.AGENT_EXPIRY_QUIET_MINUTES = 30  # type: ignore[attr-defined]
+    hour, minute = map(int, hh_mm.split(":"))
+    assert _in_expiry_quiet_window(datetime(2026, 1, 5, hour, minute, tzinfo=UTC)) is quiet
