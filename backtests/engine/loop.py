@@ -9,23 +9,25 @@ open leg is sent only once its close leg filled, as live. Deterministic: same in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import pandas as pd
 
 from backtests.engine.book import Book
-from backtests.engine.fills import FillModel, Trade
-from backtests.engine.market import MarketHistory, market_build
+from backtests.engine.fills import REAL_QUOTE, FillModel, Trade
+from backtests.engine.market import MarketHistory, StepChain, market_build
+from backtests.engine.records import RoundTrip
 from trading.decision.round import RoundInputs, RoundResult, decide_round
 from trading.risk.config import RiskConfig
 from trading.risk.killswitch import EquityMarks, KillSwitchInput
-from trading.strategies.base import LegIntent, OptionPosition, StrategyConfig
+from trading.strategies.base import Action, LegIntent, OptionPosition, StrategyConfig
+from trading.strategies.contracts import amount_step
 from trading.strategies.market import MarketSnapshot
 
-Step = tuple[datetime, Mapping[str, pd.DataFrame]]
-"""One backtest step: its time (aware UTC) and a snapshot frame per currency."""
+Step = tuple[datetime, Mapping[str, pd.DataFrame | StepChain]]
+"""One backtest step: its time (aware UTC) and per currency a snapshot frame or a prepared chain."""
 
 TRADING_DAY_START = time(8, 0)
 
@@ -37,6 +39,8 @@ class BacktestConfig:
     """Coins held at the start, per currency (the collateral of covered calls)."""
     fill_model: FillModel = field(default_factory=FillModel)
     risk_config: RiskConfig | None = None
+    keep_rounds: bool = True
+    """Keep every round's proposals and verdicts in the result (memory grows with the steps)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,10 @@ class EquityPoint:
     equity_coin: float
     index_price_usd: float
     equity_usd: float
+    margin_coin: float = 0.0
+    """Initial margin of the open short options (Deribit standard margin), coin."""
+    contracts: float = 0.0
+    """Absolute contracts held, all strategies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,10 @@ class BacktestResult:
     positions: tuple[OptionPosition, ...]
     """Open at the end."""
     rounds: tuple[RoundResult, ...]
+    round_trips: tuple[RoundTrip, ...] = ()
+    """Completed positions, in the order they ended."""
+    cancelled: bool = False
+    """Stopped early by ``on_step``; the result covers the steps run."""
 
 
 def _day_start(now: datetime) -> datetime:
@@ -93,34 +105,57 @@ class _Marks:
 
 
 def _execute(
-    round_: RoundResult, *, market: MarketSnapshot, book: Book, model: FillModel, now: datetime
+    round_: RoundResult,
+    *,
+    market: MarketSnapshot,
+    book: Book,
+    model: FillModel,
+    now: datetime,
+    provenance: Mapping[str, str],
 ) -> list[Unfilled]:
     missed: list[Unfilled] = []
     for proposal, verdict in round_.decisions():
+        roll = proposal.action is Action.ROLL
         for leg in verdict.approved_legs:
-            quote = market.quote(leg.currency, leg.instrument_name)
-            price = model.fill_price_coin(leg, quote)
+            m = market.get(leg.currency)
+            row = m.row(leg.instrument_name) if m is not None else None
+            quote = m.quote(leg.instrument_name) if m is not None else None
+            oi = float(m.arrays["open_interest"][row]) if m is not None and row is not None else 0.0
+            decision = model.decide(leg, quote, open_interest=oi, step=amount_step(leg.currency))
             trade = None
-            if price is not None and quote is not None:
+            if decision.price_coin is not None and quote is not None and m is not None and row is not None:
                 trade = book.fill(
                     strategy=proposal.strategy,
                     leg=leg,
-                    price_coin=price,
+                    price_coin=decision.price_coin,
+                    size_contracts=decision.size_contracts,
                     at=now,
                     index_price_usd=quote.index_price_usd,
-                    provenance=model.provenance,
+                    provenance=provenance.get(leg.currency, REAL_QUOTE),
                     proposal_id=proposal.proposal_id,
+                    mark_coin=quote.mark_coin,
+                    iv=float(m.arrays["mark_iv"][row]),
+                    roll=roll and leg.intent is LegIntent.CLOSE,
                 )
+                if trade is not None and decision.reason:
+                    missed.append(Unfilled(now, proposal.strategy, leg.instrument_name, decision.reason))
             if trade is None:
-                why = "no quote on its side" if price is None else "nothing to reduce"
+                why = decision.reason or "nothing to reduce"
                 missed.append(Unfilled(now, proposal.strategy, leg.instrument_name, why))
-                if leg.intent is LegIntent.CLOSE:
-                    break  # a roll opens only once its close filled
+            short_fill = trade is None or trade.size_contracts < leg.size_contracts - 1e-9
+            if leg.intent is LegIntent.CLOSE and short_fill:
+                break  # a roll opens only once its close filled in full
     return missed
 
 
-def run_backtest(steps: Iterable[Step], config: BacktestConfig) -> BacktestResult:
-    """Run ``config``'s strategies over ``steps`` (in time order); pure apart from CPU."""
+OnStep = Callable[[int, datetime], bool]
+"""Called after each step with the steps done and the step's time; return ``False`` to stop."""
+
+
+def run_backtest(
+    steps: Iterable[Step], config: BacktestConfig, *, on_step: OnStep | None = None
+) -> BacktestResult:
+    """Run ``config``'s strategies over ``steps`` (in time order); pure apart from CPU and ``on_step``."""
     book = Book(balances_coin=dict(sorted(config.initial_balance_coin.items())))
     history = MarketHistory()
     marks = _Marks()
@@ -128,16 +163,18 @@ def run_backtest(steps: Iterable[Step], config: BacktestConfig) -> BacktestResul
     unfilled: list[Unfilled] = []
     rounds: list[RoundResult] = []
     last: datetime | None = None
-    for now, frames in steps:
+    cancelled = False
+    for done, (now, frames) in enumerate(steps, start=1):
         if now.tzinfo is None:
             raise ValueError(f"step time {now} must be aware UTC")
         if last is not None and now <= last:
             raise ValueError(f"steps must be in increasing time order: {now} after {last}")
         last = now
         market = market_build(now=now, frames=frames, history=history)
+        provenance = {c: f.provenance if isinstance(f, StepChain) else REAL_QUOTE for c, f in frames.items()}
         index = {c: market.markets[c].index_price_usd for c in market}
         book.settle_expired(now=now, index_usd=index)
-        book.update_marks(market)
+        book.update_marks(market, now)
         inputs = RoundInputs(
             now=now,
             market=market,
@@ -146,20 +183,31 @@ def run_backtest(steps: Iterable[Step], config: BacktestConfig) -> BacktestResul
             strategies=config.strategies,
             kill_switch=KillSwitchInput(marks=marks.update(now, book)),
         )
-        round_ = decide_round(inputs, risk_config=config.risk_config)
-        rounds.append(round_)
-        unfilled += _execute(round_, market=market, book=book, model=config.fill_model, now=now)
-        book.update_marks(market)
+        round_ = decide_round(inputs, risk_config=config.risk_config, max_workers=1)
+        if config.keep_rounds:
+            rounds.append(round_)
+        unfilled += _execute(
+            round_, market=market, book=book, model=config.fill_model, now=now, provenance=provenance
+        )
+        book.update_marks(market, now)
+        book.count_bars()
+        contracts = book.contracts()
         for c in sorted(book.balances_coin):
-            px = index.get(c, math.nan)
+            px = book.index_usd.get(c, math.nan)
             eq = book.equity_coin(c)
-            equity.append(EquityPoint(now, c, book.balances_coin[c], eq, px, eq * px))
+            im, _ = book.margin_coin(c)
+            equity.append(EquityPoint(now, c, book.balances_coin[c], eq, px, eq * px, im, contracts))
+        if on_step is not None and not on_step(done, now):
+            cancelled = True
+            break
     return BacktestResult(
         equity=tuple(equity),
         trades=tuple(book.trades),
         unfilled=tuple(unfilled),
         positions=book.position_tuple(),
         rounds=tuple(rounds),
+        round_trips=tuple(book.round_trips),
+        cancelled=cancelled,
     )
 
 

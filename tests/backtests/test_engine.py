@@ -112,8 +112,25 @@ def test_a_covered_call_is_sold_then_settles_in_the_money() -> None:
 
 
 def test_mid_fills_give_up_the_slippage() -> None:
-    result = run_backtest(_steps(), _config(price=FillPrice.MID, slippage_pct=10.0))
+    result = run_backtest(_steps(), _config(price=FillPrice.MID, slippage_pct=10.0, respect_limit=False))
     assert result.trades[0].price_coin == pytest.approx(0.00525 * 0.9, abs=1e-15)
+
+
+def test_a_limit_is_respected() -> None:
+    """The sale is limited at the bid (0.0050): a mid fill 10 % worse (0.004725) does not happen."""
+    result = run_backtest(_steps(), _config(price=FillPrice.MID, slippage_pct=10.0))
+    assert [t for t in result.trades if t.kind == "open"] == []
+    assert result.unfilled[0].instrument_name == SOLD and "worse than the limit" in result.unfilled[0].reason
+    ok = run_backtest(_steps(), _config(price=FillPrice.MID, slippage_pct=4.0))  # 0.00504 >= 0.0050
+    assert ok.trades[0].price_coin == pytest.approx(0.00525 * 0.96, abs=1e-15)
+
+
+def test_partial_fills_cap_at_a_share_of_open_interest() -> None:
+    """0.2 % of 100 contracts OI = 0.2 contracts per step: the sale fills 0.2 of 0.5 at T1, more at T2."""
+    result = run_backtest(_steps(), _config(max_oi_pct=0.2))
+    opens = [t for t in result.trades if t.kind == "open"]
+    assert [(t.at, t.size_contracts) for t in opens][:1] == [(T1, pytest.approx(0.2))]
+    assert any("partial" in u.reason for u in result.unfilled)
 
 
 def test_same_inputs_same_result() -> None:

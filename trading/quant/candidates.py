@@ -10,8 +10,10 @@ distances and spreads, all vectorised.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trading.quant import black76
@@ -76,6 +78,8 @@ CANDIDATE_COLUMNS: dict[str, str] = {
 
 _SECONDS_PER_YEAR = black76.SECONDS_PER_YEAR
 
+FloatArray = npt.NDArray[np.float64]
+
 
 def chain_from_snapshot(snapshot: pd.DataFrame) -> pd.DataFrame:
     """A chain (:data:`CHAIN_COLUMNS`) from an SVCJ / ``get_book_summary_by_currency``-style snapshot.
@@ -134,12 +138,132 @@ def chain_from_snapshot(snapshot: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+_FLOAT_FIELDS: tuple[str, ...] = (
+    "strike", "forward", "index_price", "t_years", "mark_iv", "mark_price_coin", "bid_price_coin",
+    "ask_price_coin", "bid_iv", "ask_iv", "delta", "gamma", "vega", "theta", "open_interest",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ChainArrays:
+    """One currency's chain at one moment as numpy columns (the fast form of a chain table).
+
+    Same units as :data:`CHAIN_COLUMNS`; ``instrument_name`` is an object or str array, ``is_call``
+    replaces ``option_type`` and ``expiry_ns`` (UTC nanoseconds) replaces ``expiry``. Arrays may be
+    views into a larger batch: treat them as read-only.
+    """
+
+    currency: str
+    timestamp_ns: int
+    instrument_name: npt.NDArray[np.object_] | npt.NDArray[np.str_]
+    is_call: npt.NDArray[np.bool_]
+    expiry_ns: npt.NDArray[np.int64]
+    strike: FloatArray
+    forward: FloatArray
+    index_price: FloatArray
+    t_years: FloatArray
+    mark_iv: FloatArray
+    mark_price_coin: FloatArray
+    bid_price_coin: FloatArray
+    ask_price_coin: FloatArray
+    bid_iv: FloatArray
+    ask_iv: FloatArray
+    delta: FloatArray
+    gamma: FloatArray
+    vega: FloatArray
+    theta: FloatArray
+    open_interest: FloatArray
+    row_of: Mapping[str, int] | None = None
+    """Row of each instrument name, when the producer has it at hand (saves building it)."""
+
+    def __len__(self) -> int:
+        return len(self.strike)
+
+    @classmethod
+    def from_chain(cls, chain: pd.DataFrame, *, currency: str | None = None) -> ChainArrays:
+        """The columns of a chain table holding one currency and one timestamp."""
+        if currency is None:
+            currencies = pd.unique(chain["currency"])
+            if len(currencies) != 1:
+                raise ValueError(f"a chain of one currency is needed, got {sorted(map(str, currencies))}")
+            currency = str(currencies[0])
+        ts = pd.to_datetime(chain["timestamp"], utc=True) if len(chain) else pd.Series([], dtype="int64")
+        expiry = pd.DatetimeIndex(pd.to_datetime(chain["expiry"], utc=True)).as_unit("ns").asi8
+        return cls(
+            currency=currency,
+            timestamp_ns=int(pd.DatetimeIndex(ts).as_unit("ns").asi8[0]) if len(chain) else 0,
+            instrument_name=chain["instrument_name"].astype(str).to_numpy(dtype=object),
+            is_call=(chain["option_type"] == "call").to_numpy(dtype=np.bool_),
+            expiry_ns=np.asarray(expiry, dtype=np.int64),
+            **{f: chain[f].to_numpy(dtype=np.float64) for f in _FLOAT_FIELDS},  # type: ignore[arg-type]
+        )
+
+    def to_chain(self) -> pd.DataFrame:
+        """The chain table (:data:`CHAIN_COLUMNS`)."""
+        n = len(self)
+        return pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime(np.full(n, self.timestamp_ns, dtype=np.int64), utc=True),
+                "instrument_name": np.asarray(self.instrument_name, dtype=object),
+                "currency": np.full(n, self.currency, dtype=object),
+                "expiry": pd.to_datetime(self.expiry_ns, utc=True),
+                "strike": self.strike,
+                "option_type": np.where(self.is_call, "call", "put"),
+                **{f: getattr(self, f) for f in _FLOAT_FIELDS[1:]},
+            }
+        )
+
+
 def _rv_column(chain: pd.DataFrame, rv: float | Mapping[str, float] | None) -> np.ndarray:
     if rv is None:
         return np.full(len(chain), np.nan)
     if isinstance(rv, Mapping):
         return chain["currency"].map(lambda c: rv.get(c, np.nan)).to_numpy(dtype=np.float64)
     return np.full(len(chain), float(rv))
+
+
+def candidate_columns(
+    *,
+    is_call: npt.NDArray[np.bool_],
+    strike: FloatArray,
+    forward: FloatArray,
+    index_price: FloatArray,
+    t_years: FloatArray,
+    bid_price_coin: FloatArray,
+    ask_price_coin: FloatArray,
+    bid_iv: FloatArray,
+    ask_iv: FloatArray,
+    mark_iv: FloatArray,
+    rv: FloatArray,
+) -> dict[str, FloatArray]:
+    """The numeric columns of :data:`CANDIDATE_COLUMNS` that are computed (not copied) from a chain."""
+    dte = t_years * black76.DAYS_PER_YEAR
+    bid = bid_price_coin
+    premium_usd = bid * index_price
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_year = np.where(dte > 0.0, black76.DAYS_PER_YEAR / dte, np.nan)
+        collateral_yield = np.where(is_call, bid, premium_usd / strike)
+        mid = 0.5 * (bid + ask_price_coin)
+        rv_ok = np.where(rv > 0.0, rv, np.nan)
+        moneyness = strike / forward - 1.0
+        otm = np.where(is_call, moneyness, -moneyness)
+        otm_index = np.where(is_call, strike / index_price - 1.0, 1.0 - strike / index_price)
+        spread = ask_price_coin - bid
+        return {
+            "dte_days": dte,
+            "premium_coin": bid,
+            "premium_usd": premium_usd,
+            "yield_annual": collateral_yield * per_year,
+            "rv": rv,
+            "ivrv": mark_iv / rv_ok,
+            "bid_ivrv": bid_iv / rv_ok,
+            "moneyness_pct": 100.0 * moneyness,
+            "otm_pct": 100.0 * otm,
+            "otm_index_pct": 100.0 * otm_index,
+            "spread_coin": spread,
+            "spread_rel": spread / mid,
+            "spread_iv": ask_iv - bid_iv,
+        }
 
 
 def candidate_table(chain: pd.DataFrame, *, rv: float | Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -149,60 +273,41 @@ def candidate_table(chain: pd.DataFrame, *, rv: float | Mapping[str, float] | No
     it feeds ``rv``, ``ivrv`` and ``bid_ivrv``. Expired rows (T ≤ 0) get NaN yields. No row is
     dropped: strategies filter (e.g. on ``premium_coin.notna()``, ``delta`` and ``dte_days``).
     """
-    t = chain["t_years"].to_numpy(dtype=np.float64)
-    dte = t * black76.DAYS_PER_YEAR
-    is_call = (chain["option_type"] == "call").to_numpy()
+    mark_iv = chain["mark_iv"].to_numpy(dtype=np.float64)
     strike = chain["strike"].to_numpy(dtype=np.float64)
     fwd = chain["forward"].to_numpy(dtype=np.float64)
     spot = chain["index_price"].to_numpy(dtype=np.float64)
-    bid = chain["bid_price_coin"].to_numpy(dtype=np.float64)
-    ask = chain["ask_price_coin"].to_numpy(dtype=np.float64)
     bid_iv = chain["bid_iv"].to_numpy(dtype=np.float64)
     ask_iv = chain["ask_iv"].to_numpy(dtype=np.float64)
-    mark_iv = chain["mark_iv"].to_numpy(dtype=np.float64)
-    rv_arr = _rv_column(chain, rv)
-
-    premium_usd = bid * spot
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_year = np.where(dte > 0.0, black76.DAYS_PER_YEAR / dte, np.nan)
-        collateral_yield = np.where(is_call, bid, premium_usd / strike)
-        mid = 0.5 * (bid + ask)
-        rv_ok = np.where(rv_arr > 0.0, rv_arr, np.nan)
-        moneyness = strike / fwd - 1.0
-        otm = np.where(is_call, strike / fwd - 1.0, 1.0 - strike / fwd)
-        otm_index = np.where(is_call, strike / spot - 1.0, 1.0 - strike / spot)
-        spread = ask - bid
-        out = pd.DataFrame(
-            {
-                "instrument_name": chain["instrument_name"],
-                "currency": chain["currency"],
-                "option_type": chain["option_type"],
-                "expiry": chain["expiry"],
-                "strike": strike,
-                "dte_days": dte,
-                "delta": chain["delta"].to_numpy(dtype=np.float64),
-                "premium_coin": bid,
-                "premium_usd": premium_usd,
-                "yield_annual": collateral_yield * per_year,
-                "mark_iv": mark_iv,
-                "bid_iv": bid_iv,
-                "ask_iv": ask_iv,
-                "rv": rv_arr,
-                "ivrv": mark_iv / rv_ok,
-                "bid_ivrv": bid_iv / rv_ok,
-                "moneyness_pct": 100.0 * moneyness,
-                "otm_pct": 100.0 * otm,
-                "otm_index_pct": 100.0 * otm_index,
-                "spread_coin": spread,
-                "spread_rel": spread / mid,
-                "spread_iv": ask_iv - bid_iv,
-                "open_interest": chain["open_interest"].to_numpy(dtype=np.float64),
-                "theta": chain["theta"].to_numpy(dtype=np.float64),
-                "vega": chain["vega"].to_numpy(dtype=np.float64),
-                "gamma": chain["gamma"].to_numpy(dtype=np.float64),
-                "forward": fwd,
-                "index_price": spot,
-            },
-            index=chain.index,
-        )
-    return out
+    cols = candidate_columns(
+        is_call=(chain["option_type"] == "call").to_numpy(),
+        strike=strike,
+        forward=fwd,
+        index_price=spot,
+        t_years=chain["t_years"].to_numpy(dtype=np.float64),
+        bid_price_coin=chain["bid_price_coin"].to_numpy(dtype=np.float64),
+        ask_price_coin=chain["ask_price_coin"].to_numpy(dtype=np.float64),
+        bid_iv=bid_iv,
+        ask_iv=ask_iv,
+        mark_iv=mark_iv,
+        rv=_rv_column(chain, rv),
+    )
+    copied = {
+        "instrument_name": chain["instrument_name"],
+        "currency": chain["currency"],
+        "option_type": chain["option_type"],
+        "expiry": chain["expiry"],
+        "strike": strike,
+        "delta": chain["delta"].to_numpy(dtype=np.float64),
+        "mark_iv": mark_iv,
+        "bid_iv": bid_iv,
+        "ask_iv": ask_iv,
+        "open_interest": chain["open_interest"].to_numpy(dtype=np.float64),
+        "theta": chain["theta"].to_numpy(dtype=np.float64),
+        "vega": chain["vega"].to_numpy(dtype=np.float64),
+        "gamma": chain["gamma"].to_numpy(dtype=np.float64),
+        "forward": fwd,
+        "index_price": spot,
+    }
+    merged = {**copied, **cols}
+    return pd.DataFrame({c: merged[c] for c in CANDIDATE_COLUMNS}, index=chain.index)

@@ -34,3 +34,10 @@ def short_option_im_coin(*, option_type: str, strike_usd: float, index_usd: floa
     if option_type == "call":
         return short_call_im_coin(strike_usd=strike_usd, index_usd=index_usd, mark_coin=mark_coin)
     return short_put_im_coin(strike_usd=strike_usd, index_usd=index_usd, mark_coin=mark_coin)
+
+
+def short_option_mm_coin(*, option_type: str, mark_coin: float) -> float:
+    """Maintenance margin of one short contract, coin."""
+    if option_type == "call":
+        return short_call_mm_coin(mark_coin=mark_coin)
+    return short_put_mm_coin(mark_coin=mark_coin)

@@ -17,13 +17,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from trading.quant.candidates import CANDIDATE_COLUMNS, CHAIN_COLUMNS, candidate_table
+from trading.quant.candidates import (
+    CANDIDATE_COLUMNS,
+    CHAIN_COLUMNS,
+    ChainArrays,
+    candidate_columns,
+    candidate_table,
+)
 from trading.strategies.regime import RegimeAssessment
 
 FloatArray = npt.NDArray[np.float64]
@@ -93,31 +99,52 @@ def _none_if_nan(x: float) -> float | None:
     return None if not math.isfinite(x) or x <= 0.0 else float(x)
 
 
-@dataclass(frozen=True)
 class CurrencyMarket:
-    """One underlying's options at one moment. Build with :meth:`from_chain`."""
+    """One underlying's options at one moment. Build with :meth:`from_chain` or :meth:`from_arrays`.
+
+    Immutable. Strategies read :attr:`arrays` (numpy, read-only) and :meth:`quote`; the ``chain``
+    and ``candidates`` tables are built on first use when the market came from arrays.
+    """
 
     currency: str
     observed_at: datetime
     """When the quotes were taken, aware UTC."""
     index_price_usd: float
-    chain: pd.DataFrame
-    candidates: pd.DataFrame
     regime: RegimeAssessment
 
-    def __post_init__(self) -> None:
-        if self.observed_at.tzinfo is None:
-            raise MarketDataError("observed_at must be an aware UTC datetime")
-        missing = [c for c in CHAIN_COLUMNS if c not in self.chain.columns]
-        missing += [c for c in CANDIDATE_COLUMNS if c not in self.candidates.columns]
+    def __init__(
+        self,
+        currency: str,
+        observed_at: datetime,
+        index_price_usd: float,
+        chain: pd.DataFrame,
+        candidates: pd.DataFrame,
+        regime: RegimeAssessment,
+    ) -> None:
+        _check_meta(currency, observed_at, regime)
+        missing = [c for c in CHAIN_COLUMNS if c not in chain.columns]
+        missing += [c for c in CANDIDATE_COLUMNS if c not in candidates.columns]
         if missing:
-            raise MarketDataError(f"{self.currency}: missing columns {sorted(set(missing))}")
-        if len(self.chain) != len(self.candidates):
-            raise MarketDataError(f"{self.currency}: chain and candidate table differ in length")
-        if len(self.chain) and not (self.chain["currency"] == self.currency).all():
-            raise MarketDataError(f"{self.currency}: the chain holds other currencies")
-        if self.regime.currency != self.currency:
-            raise MarketDataError(f"{self.currency}: the regime is for {self.regime.currency}")
+            raise MarketDataError(f"{currency}: missing columns {sorted(set(missing))}")
+        if len(chain) != len(candidates):
+            raise MarketDataError(f"{currency}: chain and candidate table differ in length")
+        if len(chain) and not (chain["currency"] == currency).all():
+            raise MarketDataError(f"{currency}: the chain holds other currencies")
+        self.__dict__.update(
+            currency=currency,
+            observed_at=observed_at,
+            index_price_usd=index_price_usd,
+            regime=regime,
+            chain=chain,
+            candidates=candidates,
+            _source=None,
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CurrencyMarket is immutable ({name})")
+
+    def __len__(self) -> int:
+        return len(self.arrays.names)
 
     @classmethod
     def from_chain(
@@ -147,12 +174,90 @@ class CurrencyMarket:
             regime=regime,
         )
 
+    @classmethod
+    def from_arrays(
+        cls,
+        chain: ChainArrays,
+        *,
+        observed_at: datetime,
+        regime: RegimeAssessment,
+        rv: float | None = None,
+        index_price_usd: float | None = None,
+    ) -> CurrencyMarket:
+        """The market of ``chain.currency`` from numpy columns, without building tables (fast path).
+
+        Same contract as :meth:`from_chain`; the arrays are shared read-only, not copied.
+        """
+        _check_meta(chain.currency, observed_at, regime)
+        if index_price_usd is None:
+            index_price_usd = float(np.nanmedian(chain.index_price)) if len(chain) else math.nan
+        n = len(chain)
+        rv_arr = np.full(n, np.nan if rv is None else float(rv))
+        cols = candidate_columns(
+            is_call=chain.is_call,
+            strike=chain.strike,
+            forward=chain.forward,
+            index_price=chain.index_price,
+            t_years=chain.t_years,
+            bid_price_coin=chain.bid_price_coin,
+            ask_price_coin=chain.ask_price_coin,
+            bid_iv=chain.bid_iv,
+            ask_iv=chain.ask_iv,
+            mark_iv=chain.mark_iv,
+            rv=rv_arr,
+        )
+        shared = {
+            "strike": chain.strike,
+            "delta": chain.delta,
+            "open_interest": chain.open_interest,
+            "index_price": chain.index_price,
+            "ask_coin": chain.ask_price_coin,
+            "mark_coin": chain.mark_price_coin,
+            "mark_iv": chain.mark_iv,
+            "gamma": chain.gamma,
+            "vega": chain.vega,
+            "theta": chain.theta,
+            "forward": chain.forward,
+        }
+        columns = {name: _readonly_view(v) for name, v in {**shared, **cols}.items()}
+        market = object.__new__(cls)
+        market.__dict__.update(
+            currency=chain.currency,
+            observed_at=observed_at,
+            index_price_usd=index_price_usd,
+            regime=regime,
+            arrays=CandidateArrays(
+                names=_readonly_view(cast(npt.NDArray[np.str_], chain.instrument_name)),
+                is_call=_readonly_view(chain.is_call),
+                expiry_ns=_readonly_view(chain.expiry_ns),
+                columns=columns,
+            ),
+            _source=(chain, rv),
+        )
+        if chain.row_of is not None:
+            market.__dict__["_row_of"] = chain.row_of
+        return market
+
+    @cached_property
+    def chain(self) -> pd.DataFrame:
+        """The chain table (:data:`CHAIN_COLUMNS`)."""
+        source, _ = self.__dict__["_source"]
+        return cast(pd.DataFrame, source.to_chain())
+
+    @cached_property
+    def candidates(self) -> pd.DataFrame:
+        """The candidate table (:data:`CANDIDATE_COLUMNS`), one row per chain row."""
+        _, rv = self.__dict__["_source"]
+        return candidate_table(self.chain, rv=rv)
+
     @cached_property
     def arrays(self) -> CandidateArrays:
         c = self.candidates
         cols = {name: _readonly(c[name].to_numpy(dtype=np.float64)) for name in _ARRAY_COLUMNS}
         cols["ask_coin"] = _readonly(self.chain["ask_price_coin"].to_numpy(dtype=np.float64))
         cols["mark_coin"] = _readonly(self.chain["mark_price_coin"].to_numpy(dtype=np.float64))
+        for name in ("mark_iv", "gamma", "vega", "theta", "forward"):
+            cols[name] = _readonly(self.chain[name].to_numpy(dtype=np.float64))
         expiry = pd.DatetimeIndex(c["expiry"]).as_unit("ns").asi8
         return CandidateArrays(
             names=_readonly(c["instrument_name"].to_numpy(dtype=str)),
@@ -166,15 +271,16 @@ class CurrencyMarket:
         return {str(n): i for i, n in enumerate(self.arrays.names)}
 
     @cached_property
-    def _expiries(self) -> Mapping[int, datetime]:
-        return {
-            int(ns): datetime.fromtimestamp(int(ns) // 1_000_000_000, UTC)
-            for ns in np.unique(self.arrays.expiry_ns)
-        }
+    def _expiries(self) -> dict[int, datetime]:
+        return {}
 
     def expiry_at(self, row: int) -> datetime:
         """Expiry of a row as an aware UTC datetime."""
-        return self._expiries[int(self.arrays.expiry_ns[row])]
+        ns = int(self.arrays.expiry_ns[row])
+        known = self._expiries.get(ns)
+        if known is None:
+            known = self._expiries[ns] = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
+        return known
 
     def row(self, instrument_name: str) -> int | None:
         """Row number of an instrument in the chain and candidate table, or ``None``."""
@@ -201,25 +307,21 @@ class CurrencyMarket:
             otm_index_pct=float(a["otm_index_pct"][i]),
         )
 
-    def _twin(self, chain: pd.DataFrame, candidates: pd.DataFrame, **meta: object) -> CurrencyMarket:
-        twin = object.__new__(CurrencyMarket)  # the frames were validated when self was built
-        twin.__dict__.update(
-            currency=self.currency,
-            observed_at=self.observed_at,
-            index_price_usd=self.index_price_usd,
-            chain=chain,
-            candidates=candidates,
-            regime=self.regime,
-            arrays=self.arrays,
-            _row_of=self._row_of,
-            _expiries=self._expiries,
-        )
-        twin.__dict__.update(meta)
+    def _twin(self, **changes: object) -> CurrencyMarket:
+        """A copy sharing the read-only arrays; tables are copied on write (or built lazily)."""
+        twin = object.__new__(CurrencyMarket)
+        d = self.__dict__
+        shared = ("currency", "observed_at", "index_price_usd", "regime", "_source", "arrays", "_row_of")
+        twin.__dict__.update({k: d[k] for k in (*shared, "_expiries") if k in d})
+        for table in ("chain", "candidates"):
+            if table in d:
+                twin.__dict__[table] = d[table].copy(deep=False)
+        twin.__dict__.update(changes)
         return twin
 
     def isolated(self) -> CurrencyMarket:
         """A copy safe to hand to one strategy: frames copied on write, cached arrays shared read-only."""
-        return self._twin(self.chain.copy(deep=False), self.candidates.copy(deep=False))
+        return self._twin()
 
     def with_meta(
         self,
@@ -232,12 +334,20 @@ class CurrencyMarket:
             raise MarketDataError("observed_at must be an aware UTC datetime")
         if regime is not None and regime.currency != self.currency:
             raise MarketDataError(f"{self.currency}: the regime is for {regime.currency}")
-        return self._twin(
-            self.chain,
-            self.candidates,
-            observed_at=observed_at or self.observed_at,
-            regime=regime or self.regime,
-        )
+        return self._twin(observed_at=observed_at or self.observed_at, regime=regime or self.regime)
+
+
+def _check_meta(currency: str, observed_at: datetime, regime: RegimeAssessment) -> None:
+    if observed_at.tzinfo is None:
+        raise MarketDataError("observed_at must be an aware UTC datetime")
+    if regime.currency != currency:
+        raise MarketDataError(f"{currency}: the regime is for {regime.currency}")
+
+
+def _readonly_view(a: npt.NDArray[_T]) -> npt.NDArray[_T]:
+    out = a.view()
+    out.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ class SellOptionLogic(StrategyLogic):
             return f"{currency} is not among its underlyings"
         if self.option_type not in cfg.option_types:
             return f"{self.option_type}s are not among its option types"
-        if market is None or len(market.chain) == 0:
+        if market is None or len(market) == 0:
             return "no market data"
         if market.regime.regime is Regime.CRISIS:
             return "crisis regime (" + "; ".join(market.regime.reasons) + ")"

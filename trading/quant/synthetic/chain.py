@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,7 @@ from scipy.signal import lfilter
 from scipy.special import ndtri
 
 from trading.quant import black76
+from trading.quant.candidates import ChainArrays
 from trading.quant.implied_vol import implied_vol
 from trading.quant.instruments import format_expiry_code, format_strike, listed_expiries, strike_grid
 from trading.quant.synthetic.config import SyntheticChainConfig
@@ -114,6 +116,37 @@ class SyntheticChain:
     def at(self, i: int) -> pd.DataFrame:
         """The chain of step ``i`` as a chain table (``trading.quant.candidates.CHAIN_COLUMNS``)."""
         return self._frame(slice(int(self.step_offsets[i]), int(self.step_offsets[i + 1])))
+
+    def step_arrays(self, i: int) -> ChainArrays:
+        """The chain of step ``i`` as columns (views into this batch, no copy)."""
+        rows = slice(int(self.step_offsets[i]), int(self.step_offsets[i + 1]))
+        return ChainArrays(
+            currency=self.currency,
+            timestamp_ns=int(self.timestamps[i].astype("datetime64[ns]").astype(np.int64)),
+            instrument_name=self.names[self.instrument[rows]],
+            is_call=self.is_call[rows],
+            expiry_ns=self.expiry_ns[rows],
+            strike=self.strike[rows],
+            forward=self.forward[rows],
+            index_price=np.broadcast_to(self.index_price[i], (rows.stop - rows.start,)),
+            **{f: getattr(self, f)[rows] for f in ROW_FIELDS[4:]},
+            row_of=self._shared_rows,
+        )
+
+    @cached_property
+    def _shared_rows(self) -> dict[str, int] | None:
+        """Row of each name within a step, when every step of this batch lists the same options
+        in the same order (one listing per day), else ``None``."""
+        sizes = np.diff(self.step_offsets)
+        steps = np.flatnonzero(sizes)
+        if len(steps) == 0 or np.any(sizes[steps] != sizes[steps[0]]):
+            return None
+        first = int(self.step_offsets[steps[0]])
+        n = int(sizes[steps[0]])
+        codes = self.instrument[first : first + len(steps) * n]
+        if len(codes) != len(steps) * n or not np.all(codes.reshape(len(steps), n) == codes[:n]):
+            return None
+        return {str(self.names[c]): i for i, c in enumerate(codes[:n])}
 
     def to_frame(self) -> pd.DataFrame:
         """All rows as one chain table (``instrument_name`` categorical)."""
