@@ -167,3 +167,49 @@ def test_ten_real_days_stay_sane(real_data_dir: Path) -> None:
         )
         assert 0.0 <= sold <= e.balance_coin + 1e-9
     assert [p.size_contracts for p in result.positions] == [-0.5]
+
+
+def test_the_round_trip_of_the_settled_call() -> None:
+    """One record from sale to settlement: cash P&L in coin and USD, bars, ITM, IV, RV, attribution."""
+    result = run_backtest(_steps(), _config())
+    (rt,) = result.round_trips
+    value = (115000.0 - 110000.0) / 115000.0
+    assert (rt.instrument_name, rt.short, rt.exit, rt.itm_at_expiry) == (SOLD, True, "settle", True)
+    assert (rt.opened_at, rt.closed_at) == (T1, datetime(2026, 1, 16, 8, 0, tzinfo=UTC))
+    assert rt.size_contracts == 0.5 and rt.bars == 2  # held after the T1 and T2 steps
+    assert rt.entry_price_coin == 0.0050 and rt.exit_price_coin == pytest.approx(value)
+    assert rt.premium_coin == pytest.approx(0.0025)
+    assert rt.fees_coin == pytest.approx(0.00015 + 0.000075)
+    assert rt.pnl_coin == pytest.approx(0.0025 - 0.00015 - 0.5 * value - 0.000075, abs=1e-15)
+    usd = (0.0025 - 0.00015) * 100000.0 - (0.5 * value + 0.000075) * 115000.0
+    assert rt.pnl_usd == pytest.approx(usd, rel=1e-12)
+    assert rt.iv_entry == 0.5
+    years = [(T2 - T1).total_seconds() / (365 * 86400), (rt.closed_at - T2).total_seconds() / (365 * 86400)]
+    r2 = math.log(102000 / 100000) ** 2 + math.log(115000 / 102000) ** 2
+    assert rt.rv_hold == pytest.approx(math.sqrt(r2 / sum(years)), rel=1e-12)
+    parts = rt.attribution_usd
+    assert sum(parts.values()) == pytest.approx(rt.pnl_usd, rel=1e-9)
+    assert parts["fees"] == pytest.approx(-(0.00015 * 100000.0 + 0.000075 * 115000.0))
+    assert parts["theta"] > 0.0  # a short option earns its time decay
+    assert parts["delta"] < 0.0  # and loses as the index rises through the strike
+    assert parts["residual"] != 0.0
+
+
+def test_margin_and_contracts_follow_the_short_call() -> None:
+    """Deribit standard margin of 0.5 short calls: max(0.15 - OTM/S, 0.1) + mark, per contract."""
+    e1, e2, e3 = run_backtest(_steps(), _config()).equity
+    assert e1.margin_coin == pytest.approx(0.5 * (0.10 + 0.0052), abs=1e-12)  # 10 % OTM -> floor 0.1
+    otm = (110000.0 - 102000.0) / 102000.0
+    assert e2.margin_coin == pytest.approx(0.5 * (max(0.15 - otm, 0.1) + 0.0040), abs=1e-12)
+    assert (e1.contracts, e2.contracts, e3.contracts, e3.margin_coin) == (0.5, 0.5, 0.0, 0.0)
+
+
+def test_cancel_stops_after_the_step_that_asked() -> None:
+    seen: list[datetime] = []
+
+    def on_step(done: int, at: datetime) -> bool:
+        seen.append(at)
+        return done < 2
+
+    result = run_backtest(_steps(), _config(), on_step=on_step)
+    assert result.cancelled and seen == [T1, T2] and len(result.equity) == 2

@@ -94,6 +94,26 @@ def test_iterator_and_one_shot_agree(path: pd.DataFrame, chain: SyntheticChain) 
     np.testing.assert_array_equal(names, chain.names[chain.instrument])
 
 
+def test_a_dte_cap_keeps_the_same_options_at_the_same_prices(
+    path: pd.DataFrame, chain: SyntheticChain
+) -> None:
+    """Listing only expiries within 30 days leaves out the far ones and changes nothing else."""
+    tail = path.iloc[-24 * 3 :]
+    near = synthetic_chains(tail.index, tail["close"].to_numpy(), seed=5, max_dte_days=30)
+    assert 0 < len(near) < len(chain)
+    full = chain.to_frame().set_index(["timestamp", "instrument_name"])
+    cut = near.to_frame().set_index(["timestamp", "instrument_name"])
+    listing_days = cut.index.get_level_values(0).floor("D")
+    assert ((cut["expiry"] - listing_days).dt.days <= 31).all()
+    pd.testing.assert_frame_equal(cut, full.loc[cut.index], check_categorical=False)
+    assert near.step_arrays(5).row_of is None  # several listing days: no shared row map
+    day = list(iter_synthetic_chains(tail.index, tail["close"].to_numpy(), seed=5, max_dte_days=30))[1]
+    i = int(np.flatnonzero(np.diff(day.step_offsets))[3])
+    step = day.step_arrays(i)
+    assert step.row_of is not None
+    assert all(step.row_of[str(n)] == row for row, n in enumerate(step.instrument_name))
+
+
 def test_chain_follows_the_listing_schedule(chain: SyntheticChain) -> None:
     for i in range(len(chain.timestamps)):
         frame = chain.at(i)

@@ -274,9 +274,10 @@ class _Listing:
 
     REGRID = 0.03
 
-    def __init__(self, currency: str, names: _Names) -> None:
+    def __init__(self, currency: str, names: _Names, max_dte_days: float | None = None) -> None:
         self.currency = currency
         self.names = names
+        self.max_ns = None if max_dte_days is None else int(max_dte_days * _NS_PER_DAY)
         self.grids: dict[int, tuple[float, FloatArray, IntArray]] = {}
 
     def at(self, when_ns: int, spot: float, basis: float) -> tuple[IntArray, FloatArray, BoolArray, IntArray]:
@@ -289,6 +290,8 @@ class _Listing:
         live = {}
         for expiry in listed_expiries(now):
             e_ns = pd.Timestamp(expiry).value
+            if self.max_ns is not None and e_ns - when_ns > self.max_ns:
+                continue
             t = (e_ns - when_ns) / _NS_PER_YEAR
             fwd = spot * float(np.exp(basis * t))
             grid_f, grid, code = self.grids.get(e_ns, (np.nan, np.empty(0), np.empty(0, dtype=np.int64)))
@@ -387,6 +390,7 @@ def _batches(
     dvol: npt.ArrayLike | None,
     seed: int,
     quote_ivs: bool,
+    max_dte_days: float | None = None,
 ) -> Iterator[
     tuple[_StepState, npt.NDArray[np.datetime64], dict[str, npt.NDArray[np.generic]], IntArray, _Names]
 ]:
@@ -406,13 +410,13 @@ def _batches(
     ends = np.concatenate([bounds, [len(ts_ns)]])
     stamps = idx.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()  # naive UTC datetime64[ns]
     names = _Names(cfg.currency)
-    listings = _Listing(cfg.currency, names)
+    listings = _Listing(cfg.currency, names, max_dte_days)
     for a, b in zip(starts, ends, strict=True):
         e_ns, strike, is_call, codes = listings.at(int(ts_ns[a]), float(spot[a]), float(st.basis[a]))
         cols = _price_batch(
             st, np.arange(a, b, dtype=np.int64), (e_ns, strike, is_call), cfg, seed, quote_ivs
         )
-        yield st, stamps, cols, np.tile(codes, b - a), names
+        yield st, stamps, cols, codes, names
 
 
 def _offsets(step: IntArray, n_steps: int) -> IntArray:
@@ -427,6 +431,7 @@ def iter_synthetic_chains(
     dvol: npt.ArrayLike | None = None,
     seed: int = 0,
     quote_ivs: bool = True,
+    max_dte_days: float | None = None,
 ) -> Iterator[SyntheticChain]:
     """Chains along an index path, one :class:`SyntheticChain` per listing day (08:00 to 08:00 UTC).
 
@@ -435,11 +440,17 @@ def iter_synthetic_chains(
     when given. Realised vol is computed from the path itself, so include a warm-up of
     ``rv_window_days`` before the steps you need (earlier steps use ``fallback_vol``).
     ``quote_ivs=False`` skips inverting bid and ask to IVs (NaN then), the most expensive part.
+    ``max_dte_days`` lists only the expiries at most that far away at each listing day (a
+    consumer that never looks further, such as a backtest of short-dated strategies, saves the
+    rest; the expiries kept are priced exactly as in the full chain).
     Each batch carries the step arrays of the whole path; its rows cover its own steps only.
     Deterministic for a given seed.
     """
-    for st, stamps, cols, codes, names in _batches(timestamps, index_price, config, dvol, seed, quote_ivs):
+    for st, stamps, cols, codes, names in _batches(
+        timestamps, index_price, config, dvol, seed, quote_ivs, max_dte_days
+    ):
         local, local_codes = np.unique(codes, return_inverse=True)
+        n_steps = len(cols["step"]) // max(len(codes), 1)
         yield SyntheticChain(
             currency=names.currency,
             timestamps=stamps,
@@ -447,7 +458,7 @@ def iter_synthetic_chains(
             realized_vol=st.rv,
             atm_anchor_vol=st.anchor,
             step_offsets=_offsets(cols["step"].astype(np.int64), len(stamps)),
-            instrument=local_codes.astype(np.int64),
+            instrument=np.tile(local_codes.astype(np.int64), n_steps),
             names=np.array([names.names[c] for c in local], dtype=object),
             **cols,  # type: ignore[arg-type]
         )
@@ -461,14 +472,17 @@ def synthetic_chains(
     dvol: npt.ArrayLike | None = None,
     seed: int = 0,
     quote_ivs: bool = True,
+    max_dte_days: float | None = None,
 ) -> SyntheticChain:
     """All chains of :func:`iter_synthetic_chains` in one :class:`SyntheticChain` (same arguments)."""
     parts: dict[str, list[npt.NDArray[np.generic]]] = {f: [] for f in ("step", "instrument", *ROW_FIELDS)}
     last = None
-    for st, stamps, cols, codes, names in _batches(timestamps, index_price, config, dvol, seed, quote_ivs):
+    for st, stamps, cols, codes, names in _batches(
+        timestamps, index_price, config, dvol, seed, quote_ivs, max_dte_days
+    ):
         for f, v in cols.items():
             parts[f].append(v)
-        parts["instrument"].append(codes)
+        parts["instrument"].append(np.tile(codes, len(cols["step"]) // max(len(codes), 1)))
         last = (st, stamps, names)
     if last is None:
         raise ValueError("empty path")
