@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"BacktestRunStatusEnum": "backtests.models.BacktestRun.Status"},
 }
 
 # --- Trading --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from optionsbot.asgi import application
+from tests.backtests.factories import BacktestRunFactory, BacktestSweepFactory, spec_body
 from tests.factories import StrategyFactory
 from tests.trading.factories import (
     AgentEventFactory,
@@ -51,6 +52,8 @@ def _create_body() -> dict[str, Any]:
 
 
 DECISION_ID = 4242
+RUN_ID = 4243
+SWEEP_ID = 4244
 
 ENDPOINTS = [
     Endpoint("get", "/api/health/", "api/health/", public=True),
@@ -85,6 +88,23 @@ ENDPOINTS = [
     Endpoint("get", "/api/orders/", "api/orders/"),
     Endpoint("get", "/api/fills/", "api/fills/"),
     Endpoint("get", "/api/positions/", "api/positions/"),
+    Endpoint("get", "/api/backtests/", "api/backtests/"),
+    Endpoint("post", "/api/backtests/", "api/backtests/", writes=True, body=spec_body),
+    Endpoint("get", f"/api/backtests/{RUN_ID}/", "api/backtests/<pk>/"),
+    Endpoint("get", f"/api/backtests/{RUN_ID}/equity/", "api/backtests/<pk>/equity/"),
+    Endpoint("get", f"/api/backtests/{RUN_ID}/trades/", "api/backtests/<pk>/trades/"),
+    Endpoint("post", f"/api/backtests/{RUN_ID}/cancel/", "api/backtests/<pk>/cancel/", writes=True),
+    Endpoint("get", "/api/backtests/metrics/", "api/backtests/metrics/"),
+    Endpoint("get", f"/api/backtests/compare/?ids={RUN_ID}", "api/backtests/compare/"),
+    Endpoint("get", "/api/backtests/sweeps/", "api/backtests/sweeps/"),
+    Endpoint(
+        "post",
+        "/api/backtests/sweeps/",
+        "api/backtests/sweeps/",
+        writes=True,
+        body=lambda: {"name": "perm sweep", "base": spec_body(), "grid": {"delta_max": [0.2, 0.3]}},
+    ),
+    Endpoint("get", f"/api/backtests/sweeps/{SWEEP_ID}/", "api/backtests/sweeps/<pk>/"),
 ]
 
 
@@ -120,6 +140,7 @@ def strategy() -> None:
     FillFactory(order=OrderFactory(decision=decision))
     PositionFactory(strategy=cc)
     AgentEventFactory()
+    BacktestRunFactory(pk=RUN_ID, sweep=BacktestSweepFactory(pk=SWEEP_ID))  # queued: it may be cancelled
 
 
 def _call(client: APIClient, endpoint: Endpoint) -> int:

@@ -16,11 +16,12 @@ Every position is followed from its first fill until it is flat again and then r
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from backtests.engine.fills import SETTLEMENT, Trade
+from backtests.engine.fills import DELIVERY_PRICE, SETTLEMENT, Trade
 from backtests.engine.records import ATTRIBUTION_PARTS, RoundTrip
 from trading.quant.black76 import SECONDS_PER_YEAR
 from trading.quant.settlement import settlement_fee_coin, settlement_value_coin
@@ -364,12 +365,20 @@ class Book:
         self._book(trade, pos, like)
         return trade
 
-    def settle_expired(self, *, now: datetime, index_usd: dict[str, float]) -> list[Trade]:
-        """Settle every position expired by ``now`` whose currency has an index in this step."""
+    def settle_expired(
+        self,
+        *,
+        now: datetime,
+        index_usd: Mapping[str, float],
+        delivery_usd: Mapping[tuple[str, datetime], float] | None = None,
+    ) -> list[Trade]:
+        """Settle every position expired by ``now`` at its known delivery price, else at the index
+        of this step when it has the currency."""
         out: list[Trade] = []
         for key in sorted(self.positions):
             p = self.positions[key]
-            delivery = index_usd.get(p.currency)
+            known = (delivery_usd or {}).get((p.currency, p.expiry))
+            delivery = known if known is not None else index_usd.get(p.currency)
             if p.expiry > now or delivery is None or not math.isfinite(delivery) or delivery <= 0.0:
                 continue
             value = settlement_value_coin(
@@ -387,7 +396,7 @@ class Book:
                 price_coin=float(value),
                 fee_coin=float(fee),
                 index_price_usd=delivery,
-                provenance=SETTLEMENT,
+                provenance=SETTLEMENT if known is None else DELIVERY_PRICE,
                 mark_coin=float(value),
             )
             self._book(trade, p, p)

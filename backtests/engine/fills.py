@@ -26,6 +26,7 @@ SYNTHETIC_PRICE = "synthetic price"
 INTERPOLATED = "interpolated"
 """Provenance of a fill priced between recorded quotes (e.g. a quote carried between snapshots)."""
 SETTLEMENT = "settlement at the index of the first snapshot at/after expiry"
+DELIVERY_PRICE = "settlement at Deribit's delivery price"
 """Provenance of an expiry settlement (see ``backtests.engine.book``)."""
 
 

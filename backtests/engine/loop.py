@@ -17,7 +17,7 @@ import pandas as pd
 
 from backtests.engine.book import Book
 from backtests.engine.fills import REAL_QUOTE, FillModel, Trade
-from backtests.engine.market import MarketHistory, StepChain, market_build
+from backtests.engine.market import MarketHistory, StepChain, StepItem, market_build
 from backtests.engine.records import RoundTrip
 from trading.decision.round import RoundInputs, RoundResult, decide_round
 from trading.risk.config import RiskConfig
@@ -26,8 +26,9 @@ from trading.strategies.base import Action, LegIntent, OptionPosition, StrategyC
 from trading.strategies.contracts import amount_step
 from trading.strategies.market import MarketSnapshot
 
-Step = tuple[datetime, Mapping[str, pd.DataFrame | StepChain]]
-"""One backtest step: its time (aware UTC) and per currency a snapshot frame or a prepared chain."""
+Step = tuple[datetime, Mapping[str, StepItem]]
+"""One backtest step: its time (aware UTC) and per currency a snapshot frame, a prepared chain or a
+recorded live snapshot (:mod:`backtests.engine.market`)."""
 
 TRADING_DAY_START = time(8, 0)
 
@@ -39,6 +40,8 @@ class BacktestConfig:
     """Coins held at the start, per currency (the collateral of covered calls)."""
     fill_model: FillModel = field(default_factory=FillModel)
     risk_config: RiskConfig | None = None
+    delivery_prices_usd: Mapping[tuple[str, datetime], float] = field(default_factory=dict)
+    """Known delivery prices by (currency, expiry); other expiries settle at the step's index."""
     keep_rounds: bool = True
     """Keep every round's proposals and verdicts in the result (memory grows with the steps)."""
 
@@ -173,7 +176,7 @@ def run_backtest(
         market = market_build(now=now, frames=frames, history=history)
         provenance = {c: f.provenance if isinstance(f, StepChain) else REAL_QUOTE for c, f in frames.items()}
         index = {c: market.markets[c].index_price_usd for c in market}
-        book.settle_expired(now=now, index_usd=index)
+        book.settle_expired(now=now, index_usd=index, delivery_usd=config.delivery_prices_usd)
         book.update_marks(market, now)
         inputs = RoundInputs(
             now=now,

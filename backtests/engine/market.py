@@ -55,7 +55,25 @@ class StepChain:
 
     @property
     def index_price_usd(self) -> float:
-        return float(self.chain.index_price[0]) if len(self.chain) else math.nan
+        return float(np.nanmedian(self.chain.index_price)) if len(self.chain) else math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSnapshot:
+    """A snapshot the live agent stored, with the daily history its tick used.
+
+    Built into the market exactly as the live tick built it (``trading.agent.market``): DVOL and
+    index from the snapshot (no DVOL: the regime fails closed, as live), realised vol, DVOL a day
+    earlier and the 30-day high as recorded. ``history_known=False`` (older rows) falls back to the
+    history of the steps seen. ``observed_at`` is the exchange's time of the data.
+    """
+
+    frame: pd.DataFrame
+    observed_at: datetime
+    rv: float | None = None
+    dvol_before: float | None = None
+    index_high_usd: float | None = None
+    history_known: bool = True
 
 
 @dataclass
@@ -149,9 +167,37 @@ def _regime(
     )
 
 
-def market_build(
-    *, now: datetime, frames: Mapping[str, pd.DataFrame | StepChain], history: MarketHistory
-) -> MarketSnapshot:
+def _recorded_market(
+    currency: str, now: datetime, item: RecordedSnapshot, history: MarketHistory
+) -> CurrencyMarket:
+    dvol = _median(item.frame, "dvol")
+    index = _median(item.frame, "index_price")
+    if item.history_known:
+        rv, before, high = item.rv, item.dvol_before, item.index_high_usd
+    else:
+        rv = history.realized_vol(currency, now)
+        before, high = history.dvol_before(currency, now), history.index_high(currency, now, index)
+    regime = assess_regime(
+        RegimeInputs(
+            currency=currency, dvol=dvol, dvol_before=before, index_price_usd=index, index_high_usd=high
+        )
+    )
+    history.add(currency, now, dvol, index)
+    return CurrencyMarket.from_chain(
+        chain_from_snapshot(item.frame),
+        currency=currency,
+        observed_at=item.observed_at,
+        regime=regime,
+        rv=rv,
+        index_price_usd=index if index is not None else math.nan,
+    )
+
+
+StepItem = pd.DataFrame | StepChain | RecordedSnapshot
+"""What a step holds per currency: a snapshot frame, a prepared chain or a recorded live snapshot."""
+
+
+def market_build(*, now: datetime, frames: Mapping[str, StepItem], history: MarketHistory) -> MarketSnapshot:
     """The :class:`MarketSnapshot` of one step; records the step in ``history``.
 
     A :class:`StepChain` brings its own realised vol; for a snapshot frame it is the trailing
@@ -160,6 +206,9 @@ def market_build(
     markets: dict[str, CurrencyMarket] = {}
     for currency in sorted(frames):
         item = frames[currency]
+        if isinstance(item, RecordedSnapshot):
+            markets[currency] = _recorded_market(currency, now, item, history)
+            continue
         if isinstance(item, StepChain):
             index = item.index_price_usd if len(item.chain) else None
             dvol = item.dvol

@@ -14,6 +14,7 @@ modules turn a :class:`SourceSpec` into engine steps.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -22,6 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 MIN_STEP = timedelta(minutes=1)
 MAX_STEP = timedelta(days=7)
+
+
+def step_delta(text: str) -> timedelta:
+    """A duration such as ``1h``, ``90min``, ``1d`` or ``1w``; pandas' upper-case day and week
+    units are accepted in lower case too."""
+    return pd.Timedelta(
+        re.sub(r"(?<=\d)\s*([dw])(?![a-z])", lambda m: m.group(1).upper(), text)
+    ).to_pytimedelta()
 
 
 class SourceKind(StrEnum):
@@ -60,7 +69,7 @@ class SourceSpec(BaseModel):
     @classmethod
     def _step(cls, v: str) -> str:
         try:
-            td = pd.Timedelta(v).to_pytimedelta()
+            td = step_delta(v)
         except (ValueError, TypeError) as e:
             raise ValueError(f"not a duration: {v!r} (use e.g. 1h, 4h, 1d)") from e
         if not MIN_STEP <= td <= MAX_STEP:
@@ -86,4 +95,4 @@ class SourceSpec(BaseModel):
 
     @property
     def step_timedelta(self) -> timedelta:
-        return pd.Timedelta(self.step).to_pytimedelta()
+        return step_delta(self.step)

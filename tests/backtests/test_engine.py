@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from backtests.engine import (
+    DELIVERY_PRICE,
     REAL_QUOTE,
     SETTLEMENT,
     BacktestConfig,
@@ -213,3 +214,18 @@ def test_cancel_stops_after_the_step_that_asked() -> None:
 
     result = run_backtest(_steps(), _config(), on_step=on_step)
     assert result.cancelled and seen == [T1, T2] and len(result.equity) == 2
+
+
+def test_a_known_delivery_price_settles_the_expiry() -> None:
+    """The agent's recorded delivery price replaces the index of the first step after expiry."""
+    expiry = datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
+    config = _config()
+    config = BacktestConfig(
+        strategies=config.strategies,
+        initial_balance_coin=config.initial_balance_coin,
+        delivery_prices_usd={("BTC", expiry): 112000.0},
+    )
+    settle = run_backtest(_steps(), config).trades[-1]
+    assert settle.kind == "settle" and settle.provenance == DELIVERY_PRICE
+    assert settle.index_price_usd == 112000.0
+    assert settle.price_coin == pytest.approx((112000.0 - 110000.0) / 112000.0, abs=1e-15)

@@ -93,7 +93,9 @@ def market_fetch(*, gateway: ExchangeGateway, currencies: list[str], now: dateti
     result = TickMarket(snapshot=MarketSnapshot({}))
     for snapshot, history, history_problem in fetched:
         currency = snapshot.currency
-        result.rows[currency] = market_snapshot_record(snapshot=snapshot)
+        result.rows[currency] = market_snapshot_record(
+            snapshot=snapshot, history=(history.rv, history.dvol_before, history.index_high_usd)
+        )
         if not snapshot.quality.ok:
             result.problems[currency] = list(snapshot.quality.problems)
             continue

@@ -59,10 +59,23 @@ def _decimal(value: float | None, places: int) -> Decimal | None:
     return None if value is None else Decimal(str(round(value, places)))
 
 
-def market_snapshot_record(*, snapshot: ChainSnapshot) -> MarketSnapshot:
-    """Store a taken snapshot (rows as compressed Parquet) and return the row."""
+def market_snapshot_record(
+    *,
+    snapshot: ChainSnapshot,
+    history: tuple[float | None, float | None, float | None] | None = None,
+) -> MarketSnapshot:
+    """Store a taken snapshot (rows as compressed Parquet) and return the row.
+
+    ``history`` is what a tick used besides the chain: (realised vol, DVOL a day earlier, 30-day
+    index high), each ``None`` when unknown; stored so a backtest can replay the tick exactly.
+    """
     rows = frame_to_parquet_bytes(snapshot.frame)
+    rv, dvol_before, index_high = history if history is not None else (None, None, None)
     return MarketSnapshot.objects.create(
+        history_known=history is not None,
+        realized_vol=rv,
+        dvol_before=dvol_before,
+        index_high=index_high,
         currency=snapshot.currency,
         taken_at=snapshot.taken_at,
         data_timestamp=snapshot.timestamp,

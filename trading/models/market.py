@@ -43,6 +43,15 @@ class MarketSnapshot(models.Model):
         max_digits=10, decimal_places=4, null=True, blank=True, help_text="DVOL, vol points."
     )
     row_count = models.PositiveIntegerField(default=0, help_text="Options in the snapshot.")
+    history_known = models.BooleanField(
+        default=False,
+        help_text="The agent's tick recorded the daily history below (empty values: it had none either).",
+    )
+    realized_vol = models.FloatField(
+        null=True, blank=True, help_text="Trailing realised vol the tick used, decimal."
+    )
+    dvol_before = models.FloatField(null=True, blank=True, help_text="DVOL a day earlier, vol points.")
+    index_high = models.FloatField(null=True, blank=True, help_text="Highest index over 30 days, USD.")
     quality_ok = models.BooleanField(default=False)
     problems = models.JSONField(default=list, blank=True, help_text="Why the data is unfit to trade on.")
     warnings = models.JSONField(default=list, blank=True)

@@ -114,8 +114,8 @@ def _digest(*parts: object) -> str:
 class Proposal:
     """What a strategy wants done, with legs, scores and a readable reason.
 
-    ``proposal_id`` is derived from the content (strategy, time, action, legs), so the same inputs
-    give the same id in a backtest and live.
+    ``proposal_id`` is derived from the content (strategy, time, action, legs; the reason of a
+    proposal without legs), so the same inputs give the same id in a backtest and live.
     """
 
     strategy: str
@@ -143,6 +143,7 @@ class Proposal:
             legs,
             self.link_id,
             self.cancel_label,
+            "" if self.legs else self.reason,  # holds of one tick differ only by what they say
         )
         object.__setattr__(self, "proposal_id", pid)
 

@@ -1,7 +1,9 @@
-"""Start the whole product on one machine: the web server and a Celery worker with embedded beat.
+"""Start the whole product on one machine: the web server, a Celery worker with embedded beat for
+the agent and research, and a second worker for backtests.
 
-Without ``REDIS_URL`` the worker takes its tasks from kombu's filesystem transport and live updates
-reach the browser through the database outbox; with it, both go through Redis.
+Backtests have a worker of their own so that long runs (or a sweep of many) never hold up the
+agent's tick. Without ``REDIS_URL`` the workers take their tasks from kombu's filesystem transport
+and live updates reach the browser through the database outbox; with it, both go through Redis.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from optionsbot.env import env_str
+
+BACKTESTS_QUEUE = "backtests"
 
 
 @dataclass
@@ -41,7 +45,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
-            "--concurrency", type=int, default=2, help="worker processes for background tasks"
+            "--concurrency", type=int, default=2, help="worker processes for the agent and research"
+        )
+        parser.add_argument(
+            "--backtest-concurrency", type=int, default=1, help="worker processes for backtests"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -94,7 +101,7 @@ class Command(BaseCommand):
                     "worker",
                     "--beat",
                     "--queues",
-                    ",".join(settings.CELERY_QUEUES_ALL),
+                    ",".join(q for q in settings.CELERY_QUEUES_ALL if q != BACKTESTS_QUEUE),
                     "--concurrency",
                     str(options["concurrency"]),
                     "--without-mingle",
@@ -103,6 +110,29 @@ class Command(BaseCommand):
                     "INFO",
                     "--schedule",
                     str(settings.DATA_DIR / "celerybeat-schedule"),
+                ],
+            ),
+            Child(
+                "backtest-worker",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "optionsbot",
+                    "--quiet",
+                    "worker",
+                    # A name of its own: runs it left running are failed when it starts again.
+                    "--hostname",
+                    "backtests@%h",
+                    "--queues",
+                    BACKTESTS_QUEUE,
+                    "--concurrency",
+                    str(options["backtest_concurrency"]),
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--loglevel",
+                    "INFO",
                 ],
             ),
         ]

@@ -1,0 +1,33 @@
+"""Backtest tasks, on the ``backtests`` queue (``CELERY_TASK_ROUTES``); each calls one service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task, shared_task
+from celery.signals import worker_ready
+
+from backtests.services import TASK_NAME, backtest_run_execute, backtest_runs_fail_orphaned
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, name=TASK_NAME, ignore_result=True)
+def run_backtest(self: Task, run_id: int) -> str | None:
+    """Run the queued backtest ``run_id`` to its final status; a second delivery does nothing."""
+    run = backtest_run_execute(run_id=run_id, worker=self.request.hostname or "")
+    return run.status if run is not None else None
+
+
+@worker_ready.connect
+def _fail_runs_of_previous_life(sender: Any = None, **kwargs: Any) -> None:
+    """Runs still marked as running on this worker's name died with its previous process."""
+    hostname = getattr(sender, "hostname", "") or ""
+    try:
+        failed = backtest_runs_fail_orphaned(worker=hostname)
+    except Exception:  # the worker must start even when the database is briefly unavailable
+        logger.exception("could not check for backtests left running by %s", hostname)
+        return
+    if failed:
+        logger.warning("failed %d backtest(s) left running by the previous %s", failed, hostname)
