@@ -21,6 +21,8 @@ from backtests.sources.spec import SourceSpec
 from backtests.spec import ResolvedBacktest, SpecError
 
 MAX_EQUITY_POINTS = 2000
+LISTING_MARGIN_DAYS = 2.0
+"""Synthetic chains list expiries up to the strategies' largest ``dte_max`` plus this margin."""
 """Equity rows kept per run (picked evenly, keeping the extremes; see ``equity_curve``)."""
 
 ProgressCallback = Callable[[int, int, datetime | None], None]
@@ -102,7 +104,9 @@ def execute(
     ``on_progress`` is called once the source is open (0 steps done) and after every step; throttle
     in the callback. Raises ``backtests.sources.SourceError`` when the market cannot be read.
     """
-    source = open_source(spec.source)
+    config = spec.engine_config()
+    horizon = [float(s.params.dte_max) for s in config.strategies]
+    source = open_source(spec.source, max_dte_days=max(horizon) + LISTING_MARGIN_DAYS if horizon else None)
     total = int(source.n_steps)
     done = 0
     if on_progress is not None:
@@ -115,7 +119,7 @@ def execute(
             on_progress(n, total, at)
         return not (is_cancelled is not None and is_cancelled())
 
-    result = run_backtest(source, spec.engine_config(), on_step=on_step)
+    result = run_backtest(source, config, on_step=on_step)
     balances = dict(spec.initial_balance_coin)
     return RunOutput(
         result=result,

@@ -72,9 +72,23 @@ class FillSpec(BaseModel):
     slippage_pct: float = Field(
         default=0.0, ge=0.0, lt=100.0, description="With mid: percent of the mid given up on each fill."
     )
+    respect_limit: bool = Field(
+        default=True, description="Fill only at the order's limit price or better, as a limit order."
+    )
+    max_oi_pct: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=100.0,
+        description="Partial fills: at most this percent of the option's open interest fills per step.",
+    )
 
     def fill_model(self) -> FillModel:
-        return FillModel(price=self.price, slippage_pct=self.slippage_pct)
+        return FillModel(
+            price=self.price,
+            slippage_pct=self.slippage_pct,
+            respect_limit=self.respect_limit,
+            max_oi_pct=self.max_oi_pct,
+        )
 
 
 class BacktestSpec(BaseModel):

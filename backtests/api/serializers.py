@@ -39,6 +39,8 @@ class SourceInputSerializer(serializers.Serializer):
 class FillInputSerializer(serializers.Serializer):
     price = serializers.ChoiceField(choices=[p.value for p in FillPrice], required=False)
     slippage_pct = serializers.FloatField(required=False, min_value=0.0, max_value=99.999)
+    respect_limit = serializers.BooleanField(required=False)
+    max_oi_pct = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=100.0)
 
 
 class BacktestInputSerializer(serializers.Serializer):

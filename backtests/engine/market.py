@@ -55,7 +55,12 @@ class StepChain:
 
     @property
     def index_price_usd(self) -> float:
-        return float(np.nanmedian(self.chain.index_price)) if len(self.chain) else math.nan
+        prices = self.chain.index_price
+        if not len(prices):
+            return math.nan
+        if prices.strides[0] == 0:  # one index for the whole chain
+            return float(prices[0])
+        return float(np.nanmedian(prices))
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,8 +82,9 @@ def _duration(td: pd.Timedelta) -> str:
 class SyntheticMarket(MarketSource):
     """Synthetic chains of ``spec.currencies`` every ``spec.step`` (see the module docstring)."""
 
-    def __init__(self, spec: SourceSpec) -> None:
+    def __init__(self, spec: SourceSpec, *, max_dte_days: float | None = None) -> None:
         self.spec = spec
+        self._max_dte_days = max_dte_days
         self.provenance = SYNTHETIC_PRICE
         step = pd.Timedelta(spec.step_timedelta)
         start, end = pd.Timestamp(spec.start), pd.Timestamp(spec.end)
@@ -239,6 +240,8 @@ class SyntheticMarket(MarketSource):
                 dvol=self._dvol[c],
                 seed=derived_seed(self.spec.seed, c, "chain"),
                 quote_ivs=False,
+                max_dte_days=self._max_dte_days,
+                first_step=self._n_warm,
             )
             for c in currencies
         ]

@@ -56,7 +56,8 @@ def test_create_returns_the_queued_run_then_the_worker_finishes_it(
     assert created["created_by"] == "otto_operator" and created["error"] is None
     assert created["strategy"] is None and created["logic_kind"] == "covered_call"
     assert created["source"]["start"].startswith("2024-03-01T00:00:00") and created["seed"] == 7
-    assert created["fill"] == {"price": "touch", "slippage_pct": 0.0}
+    fill = {"price": "touch", "slippage_pct": 0.0, "respect_limit": True, "max_oi_pct": None}
+    assert created["fill"] == fill
     run = operator_api.get(f"/api/backtests/{created['id']}/").json()
     assert run["status"] == Status.SUCCEEDED
     assert run["progress"] == {"done": 48, "total": 48, "fraction": 1.0, "eta_seconds": None}
@@ -95,6 +96,13 @@ def test_a_registry_strategy_with_overrides(operator_api: APIClient) -> None:
     assert run["underlyings"] == ["BTC"]
 
 
+def test_the_fill_model_is_stored_as_given(operator_api: APIClient) -> None:
+    fill = {"price": "mid", "slippage_pct": 2.0, "respect_limit": False, "max_oi_pct": 5.0}
+    response = operator_api.post("/api/backtests/", spec_body(fill=fill), format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["fill"] == fill
+
+
 @pytest.mark.parametrize(
     ("change", "errors"),
     [
@@ -120,6 +128,7 @@ def test_a_registry_strategy_with_overrides(operator_api: APIClient) -> None:
         ({"source": {"history": "csv", "data_path": "/nonexistent/btc.csv"}}, {"source.data_path": None}),
         ({"source": {"start": "yesterday"}}, {"source.start": None}),
         ({"fill": {"price": "best"}}, {"fill.price": None}),
+        ({"fill": {"max_oi_pct": 0}}, {"fill.max_oi_pct": None}),
         ({"initial_balance_coin": {"ETH": 1.0}}, {"initial_balance_coin.ETH": None}),
         ({"underlyings": ["ETH"]}, {"underlyings": ["ETH not in source.currencies."]}),
         ({"leverage": 10}, {"leverage": ["Unknown field."]}),

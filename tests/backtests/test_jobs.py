@@ -121,7 +121,9 @@ def test_cancelling_a_running_run_stops_it_at_the_next_check(monkeypatch: pytest
             cancelled = backtest_run_cancel(run=BacktestRun.objects.get(pk=run.pk))
             assert cancelled.status == Status.RUNNING and cancelled.cancel_requested
 
-    monkeypatch.setattr(runner, "open_source", lambda spec: _Wrapped(real_open(spec), cancel_before))
+    monkeypatch.setattr(
+        runner, "open_source", lambda spec, **kw: _Wrapped(real_open(spec, **kw), cancel_before)
+    )
     backtest_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == Status.CANCELLED
@@ -147,7 +149,7 @@ def test_a_failure_is_stored_with_a_clear_message(monkeypatch: pytest.MonkeyPatc
 
 
 def test_unreadable_market_data_fails_the_run_naming_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(spec: Any) -> Any:
+    def missing(spec: Any, **_: Any) -> Any:
         raise SourceError("no file or folder at /data/gone", field="data_path")
 
     run = backtest_run_create(data=spec_body())

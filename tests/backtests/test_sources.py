@@ -535,3 +535,22 @@ def test_real_tardis_preview(real_data_dir: Path) -> None:
     assert source.description.startswith("recorded BTC chains every 1h from the Tardis files in")
     ((now, step),) = steps_of(source)
     assert now == datetime(2020, 6, 8, tzinfo=UTC) and len(step["BTC"].chain) == 8  # type: ignore[attr-defined]
+
+
+def test_a_dte_cap_on_synthetic_chains_does_not_change_what_a_strategy_does() -> None:
+    """The Lab lists only expiries a strategy can reach: the same trades as over the full listing."""
+    from backtests.engine import BacktestConfig, run_backtest
+    from trading.strategies.base import StrategyConfig
+    from trading.strategies.params import preset
+
+    params = {**preset("covered_call", "moderate"), "min_ivrv": 0.0, "coverage_pct": 50.0}
+    strategy = StrategyConfig.from_registry(
+        name="cc", logic_kind="covered_call", parameters=params, underlyings=["BTC"], option_types=["call"]
+    )
+    config = BacktestConfig(strategies=(strategy,), initial_balance_coin={"BTC": 1.0}, keep_rounds=False)
+    spec = synthetic(end=START + timedelta(days=12), seed=4)
+    full = run_backtest(open_source(spec), config)
+    capped = run_backtest(open_source(spec, max_dte_days=params["dte_max"] + 2.0), config)
+    assert len(full.trades) >= 2
+    assert capped.trades == full.trades and capped.equity == full.equity
+    assert capped.round_trips == full.round_trips

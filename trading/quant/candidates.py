@@ -10,6 +10,7 @@ distances and spreads, all vectorised.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,35 +236,48 @@ def candidate_columns(
     ask_iv: FloatArray,
     mark_iv: FloatArray,
     rv: FloatArray,
+    only: AbstractSet[str] | None = None,
 ) -> dict[str, FloatArray]:
-    """The numeric columns of :data:`CANDIDATE_COLUMNS` that are computed (not copied) from a chain."""
+    """The numeric columns of :data:`CANDIDATE_COLUMNS` that are computed (not copied) from a chain.
+
+    ``only`` limits the work to those columns (the rest are left out of the result).
+    """
+
+    def want(name: str) -> bool:
+        return only is None or name in only
+
     dte = t_years * black76.DAYS_PER_YEAR
     bid = bid_price_coin
-    premium_usd = bid * index_price
+    out: dict[str, FloatArray] = {"dte_days": dte, "premium_coin": bid}
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_year = np.where(dte > 0.0, black76.DAYS_PER_YEAR / dte, np.nan)
-        collateral_yield = np.where(is_call, bid, premium_usd / strike)
-        mid = 0.5 * (bid + ask_price_coin)
-        rv_ok = np.where(rv > 0.0, rv, np.nan)
-        moneyness = strike / forward - 1.0
-        otm = np.where(is_call, moneyness, -moneyness)
-        otm_index = np.where(is_call, strike / index_price - 1.0, 1.0 - strike / index_price)
+        premium_usd = bid * index_price
+        if want("premium_usd"):
+            out["premium_usd"] = premium_usd
+        if want("yield_annual"):
+            per_year = np.where(dte > 0.0, black76.DAYS_PER_YEAR / dte, np.nan)
+            out["yield_annual"] = np.where(is_call, bid, premium_usd / strike) * per_year
+        rv_ok = np.where(rv > 0.0, rv, np.nan) if want("ivrv") or want("bid_ivrv") else rv
+        if want("rv"):
+            out["rv"] = rv
+        if want("ivrv"):
+            out["ivrv"] = mark_iv / rv_ok
+        if want("bid_ivrv"):
+            out["bid_ivrv"] = bid_iv / rv_ok
+        if want("moneyness_pct") or want("otm_pct"):
+            moneyness = strike / forward - 1.0
+            out["moneyness_pct"] = 100.0 * moneyness
+            out["otm_pct"] = 100.0 * np.where(is_call, moneyness, -moneyness)
+        if want("otm_index_pct"):
+            above = strike / index_price - 1.0
+            out["otm_index_pct"] = 100.0 * np.where(is_call, above, -above)
         spread = ask_price_coin - bid
-        return {
-            "dte_days": dte,
-            "premium_coin": bid,
-            "premium_usd": premium_usd,
-            "yield_annual": collateral_yield * per_year,
-            "rv": rv,
-            "ivrv": mark_iv / rv_ok,
-            "bid_ivrv": bid_iv / rv_ok,
-            "moneyness_pct": 100.0 * moneyness,
-            "otm_pct": 100.0 * otm,
-            "otm_index_pct": 100.0 * otm_index,
-            "spread_coin": spread,
-            "spread_rel": spread / mid,
-            "spread_iv": ask_iv - bid_iv,
-        }
+        if want("spread_coin"):
+            out["spread_coin"] = spread
+        if want("spread_rel"):
+            out["spread_rel"] = spread / (0.5 * (bid + ask_price_coin))
+        if want("spread_iv"):
+            out["spread_iv"] = ask_iv - bid_iv
+    return out
 
 
 def candidate_table(chain: pd.DataFrame, *, rv: float | Mapping[str, float] | None = None) -> pd.DataFrame:

@@ -34,6 +34,11 @@ from trading.strategies.regime import RegimeAssessment
 
 FloatArray = npt.NDArray[np.float64]
 
+_FAST_COLUMNS = frozenset(
+    {"dte_days", "premium_coin", "premium_usd", "yield_annual", "ivrv", "spread_rel", "otm_index_pct"}
+)
+"""The computed candidate columns strategies read through :attr:`CurrencyMarket.arrays`."""
+
 _ARRAY_COLUMNS = (
     "strike",
     "dte_days",
@@ -205,6 +210,7 @@ class CurrencyMarket:
             ask_iv=chain.ask_iv,
             mark_iv=chain.mark_iv,
             rv=rv_arr,
+            only=_FAST_COLUMNS,
         )
         shared = {
             "strike": chain.strike,
@@ -345,6 +351,8 @@ def _check_meta(currency: str, observed_at: datetime, regime: RegimeAssessment) 
 
 
 def _readonly_view(a: npt.NDArray[_T]) -> npt.NDArray[_T]:
+    if not a.flags.writeable:
+        return a
     out = a.view()
     out.flags.writeable = False
     return out

@@ -124,8 +124,11 @@ class SellOptionLogic(StrategyLogic):
         if why_not is not None:
             return None, why_not
         step = amount_step(currency)
-        held = np.array([p.instrument_name for p in live if p.currency == currency], dtype=str)
-        extra = ~np.isin(market.arrays.names, held) if len(held) else None
+        held = [market.row(p.instrument_name) for p in live if p.currency == currency]
+        extra = None
+        if any(r is not None for r in held):
+            extra = np.ones(len(market), dtype=np.bool_)
+            extra[[r for r in held if r is not None]] = False
         found = screen(market, ctx.config.params, is_call=self.option_type == "call", extra=extra)
         if len(found.rows) == 0:
             return None, f"none of {found.considered} {self.option_type}s passes the filters"

@@ -55,7 +55,12 @@ def spec_from_options(options: dict[str, Any]) -> dict[str, Any]:
         "logic_kind": options["logic_kind"],
         "parameters": parameters,
         "source": source,
-        "fill": {"price": options["fill"], "slippage_pct": options["slippage_pct"]},
+        "fill": {
+            "price": options["fill"],
+            "slippage_pct": options["slippage_pct"],
+            "respect_limit": not options["ignore_limit"],
+            "max_oi_pct": options["max_oi_pct"],
+        },
         "risk_free_rate": options["risk_free_rate"],
     }
     if balances:
@@ -142,6 +147,17 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--fill", default="touch", choices=["touch", "mid"])
         parser.add_argument("--slippage-pct", type=float, default=0.0, help="with --fill mid")
+        parser.add_argument(
+            "--ignore-limit",
+            action="store_true",
+            help="fill at the model's price even when worse than the limit",
+        )
+        parser.add_argument(
+            "--max-oi-pct",
+            type=float,
+            default=None,
+            help="partial fills: at most this %% of open interest a step",
+        )
         parser.add_argument("--risk-free-rate", type=float, default=0.0, help="annual, decimal")
         parser.add_argument("--balance", action="append", metavar="COIN=AMOUNT", help="starting coins")
         parser.add_argument("--name", default="")

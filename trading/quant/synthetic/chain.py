@@ -123,7 +123,9 @@ class SyntheticChain:
         return ChainArrays(
             currency=self.currency,
             timestamp_ns=int(self.timestamps[i].astype("datetime64[ns]").astype(np.int64)),
-            instrument_name=self.names[self.instrument[rows]],
+            instrument_name=(
+                self._shared_names if self._shared_rows is not None else self.names[self.instrument[rows]]
+            ),
             is_call=self.is_call[rows],
             expiry_ns=self.expiry_ns[rows],
             strike=self.strike[rows],
@@ -132,6 +134,11 @@ class SyntheticChain:
             **{f: getattr(self, f)[rows] for f in ROW_FIELDS[4:]},
             row_of=self._shared_rows,
         )
+
+    @cached_property
+    def _shared_names(self) -> npt.NDArray[np.object_]:
+        """Names of a step's rows when every step of this batch lists the same options."""
+        return np.array(list(self._shared_rows or ()), dtype=object)
 
     @cached_property
     def _shared_rows(self) -> dict[str, int] | None:
@@ -146,7 +153,7 @@ class SyntheticChain:
         codes = self.instrument[first : first + len(steps) * n]
         if len(codes) != len(steps) * n or not np.all(codes.reshape(len(steps), n) == codes[:n]):
             return None
-        return {str(self.names[c]): i for i, c in enumerate(codes[:n])}
+        return dict(zip(self.names[codes[:n]].tolist(), range(n), strict=True))
 
     def to_frame(self) -> pd.DataFrame:
         """All rows as one chain table (``instrument_name`` categorical)."""
@@ -391,6 +398,7 @@ def _batches(
     seed: int,
     quote_ivs: bool,
     max_dte_days: float | None = None,
+    first_step: int = 0,
 ) -> Iterator[
     tuple[_StepState, npt.NDArray[np.datetime64], dict[str, npt.NDArray[np.generic]], IntArray, _Names]
 ]:
@@ -413,6 +421,8 @@ def _batches(
     listings = _Listing(cfg.currency, names, max_dte_days)
     for a, b in zip(starts, ends, strict=True):
         e_ns, strike, is_call, codes = listings.at(int(ts_ns[a]), float(spot[a]), float(st.basis[a]))
+        if b <= first_step:
+            continue  # listed (the strikes carry over) but not priced
         cols = _price_batch(
             st, np.arange(a, b, dtype=np.int64), (e_ns, strike, is_call), cfg, seed, quote_ivs
         )
@@ -432,6 +442,7 @@ def iter_synthetic_chains(
     seed: int = 0,
     quote_ivs: bool = True,
     max_dte_days: float | None = None,
+    first_step: int = 0,
 ) -> Iterator[SyntheticChain]:
     """Chains along an index path, one :class:`SyntheticChain` per listing day (08:00 to 08:00 UTC).
 
@@ -442,12 +453,14 @@ def iter_synthetic_chains(
     ``quote_ivs=False`` skips inverting bid and ask to IVs (NaN then), the most expensive part.
     ``max_dte_days`` lists only the expiries at most that far away at each listing day (a
     consumer that never looks further, such as a backtest of short-dated strategies, saves the
-    rest; the expiries kept are priced exactly as in the full chain).
+    rest; the expiries kept are priced exactly as in the full chain). ``first_step`` skips the
+    listing days that end before that step (a warm-up needed only for realised vol): they are not
+    yielded, and the days after are priced exactly as without it.
     Each batch carries the step arrays of the whole path; its rows cover its own steps only.
     Deterministic for a given seed.
     """
     for st, stamps, cols, codes, names in _batches(
-        timestamps, index_price, config, dvol, seed, quote_ivs, max_dte_days
+        timestamps, index_price, config, dvol, seed, quote_ivs, max_dte_days, first_step
     ):
         local, local_codes = np.unique(codes, return_inverse=True)
         n_steps = len(cols["step"]) // max(len(codes), 1)
