@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench venv install install-dev migrate seed format clean
+.PHONY: run test lint bench venv install install-dev migrate seed format clean assets
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "optionsbot needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
@@ -32,12 +32,24 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed
 
+## The dashboard's browser libraries (charts), from npm, copied to a git-ignored static folder.
+VENDOR := frontend/static/vendor
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENDOR)/.built: node_modules
+	npm run --silent vendor
+	@touch $@
+
+assets: $(VENDOR)/.built
+
 ## Start the dashboard, the agent's worker and the scheduler on embedded defaults.
-run: seed
+run: seed assets
 	$(PY) manage.py run_embedded --host $(HOST) --port $(PORT)
 
 ## The whole test suite (PostgreSQL and Redis parts run when DATABASE_URL / REDIS_URL are set).
-test: install-dev
+test: install-dev assets
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -16,7 +16,7 @@ from typing import Literal
 
 from backtests.engine.records import ATTRIBUTION_PARTS
 
-Unit = Literal["coin", "usd", "pct", "ratio", "count", "bars", "days", "vol_pts"]
+Unit = Literal["coin", "usd", "pct", "ratio", "count", "bars", "days", "vol_pts", "contracts"]
 Group = Literal["performance", "drawdown", "trades", "margin", "options", "attribution"]
 
 
@@ -443,8 +443,8 @@ _OPTIONS: tuple[MetricDef, ...] = (
     MetricDef(
         "max_contracts",
         "Max contracts held",
-        "count",
-        "Largest absolute contracts held at a step close.",
+        "contracts",
+        "Largest absolute number of option contracts of this coin held at a step close.",
         None,
         "options",
     ),

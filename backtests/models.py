@@ -81,6 +81,9 @@ class BacktestRun(models.Model):
     equity = models.JSONField(default=list, blank=True)
     round_trips = models.JSONField(default=list, blank=True)
     fills = models.JSONField(default=list, blank=True)
+    decisions = models.JSONField(
+        default=dict, blank=True, help_text="Proposals by action and verdict, and the most frequent reasons."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -44,6 +44,8 @@ class RunOutput:
     """``backtests.metrics.trade_rows``: completed positions."""
     fills: list[Json]
     """Every fill and settlement (:func:`fill_row`)."""
+    decisions: Json
+    """What was proposed and refused, counted (``backtests.engine.DecisionTally``)."""
     total_steps: int
     done_steps: int
     source_description: str
@@ -127,6 +129,7 @@ def execute(
         equity=equity_curve(result, max_points=MAX_EQUITY_POINTS, initial_balance_coin=balances),
         round_trips=trade_rows(result),
         fills=[fill_row(t) for t in result.trades],
+        decisions=result.decisions.as_json(),
         total_steps=total,
         done_steps=done,
         source_description=" ".join([str(source.description), *map(str, getattr(source, "notes", ()))]),

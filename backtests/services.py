@@ -287,6 +287,7 @@ def backtest_run_execute(*, run_id: int, worker: str = "") -> BacktestRun | None
             equity=out.equity,
             round_trips=out.round_trips,
             fills=out.fills,
+            decisions=out.decisions,
         )
     except Exception as exc:  # e.g. results the database refuses; the run must not stay running
         logger.exception("backtest %s: storing the results failed", run_id)

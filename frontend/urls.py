@@ -7,7 +7,7 @@ app_name = "frontend"
 urlpatterns = [
     path("", views.LiveAgentView.as_view(), name="live"),
     path("strategies/", views.StrategiesView.as_view(), name="strategies"),
-    path("lab/", views.TabView.as_view(tab="lab"), name="lab"),
+    path("lab/", views.LabView.as_view(), name="lab"),
     path("calibration/", views.TabView.as_view(tab="calibration"), name="calibration"),
     path("research/", views.TabView.as_view(tab="research"), name="research"),
     path("chat/", views.TabView.as_view(tab="chat"), name="chat"),

@@ -5,11 +5,13 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.views.generic import TemplateView
 
+from frontend.selectors import lab_parameter_fields, lab_presets
 from optionsbot.roles import is_operator, is_viewer
 from trading.agent.state import kill_switch_payload
 from trading.models import Decision
 from trading.selectors.agent import agent_state_read
 from trading.selectors.strategies import agent_tick_latest, strategy_list
+from trading.strategies.params import LogicKind, RiskProfile
 
 TABS = [
     ("live", "Live Agent"),
@@ -23,8 +25,6 @@ TABS = [
 
 # What each tab will do, shown plainly until it is built: no invented numbers.
 PLANNED = {
-    "lab": "Backtest any strategy on synthetic or real Deribit option prices, with TradingView-style "
-    "metrics, equity and drawdown charts, and a list of every simulated fill.",
     "calibration": "Compare the synthetic option prices with real Deribit prices, by expiry and "
     "moneyness, and fit the synthetic model to the market.",
     "research": "Proposals from the LLM researcher, their backtests against the current strategies, "
@@ -73,6 +73,28 @@ class StrategiesView(DashboardMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(strategies=strategy_list())
+        return context
+
+
+class LabView(DashboardMixin, TemplateView):
+    """The Backtesting Lab: a form for a new run (operators), its progress and results, past runs and
+    their comparison. The page's scripts read and write through the backtest API; the parameter
+    fields come from the strategy schemas the API validates with, so the form states the same bounds
+    the API enforces."""
+
+    tab = "lab"
+    template_name = "frontend/lab.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            lab_config={
+                "parameter_fields": lab_parameter_fields(),
+                "presets": lab_presets(),
+                "logic_kinds": [[k.value, k.value.replace("_", " ").capitalize()] for k in LogicKind],
+                "risk_profiles": [[p.value, p.value.capitalize()] for p in RiskProfile],
+            }
+        )
         return context
 
 

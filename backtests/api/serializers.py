@@ -107,6 +107,10 @@ class BacktestRunOutputSerializer(serializers.ModelSerializer):
     initial_balance_coin = serializers.DictField(child=serializers.FloatField())
     fill = serializers.JSONField()
     metrics = serializers.JSONField(allow_null=True, help_text="See GET /api/backtests/metrics/.")
+    decisions = serializers.JSONField(
+        help_text="Proposals by action and verdict ('outcomes') and the most frequent reasons for holds, "
+        "refusals and unfilled legs ('reasons': [{reason, count}]); numbers in reasons are shown as #."
+    )
 
     class Meta:
         model = BacktestRun
@@ -130,7 +134,10 @@ class BacktestRunOutputSerializer(serializers.ModelSerializer):
             "finished_at",
             "created_by",
             "sweep",
+            "source_description",
+            "provenance",
             "metrics",
+            "decisions",
         )
         read_only_fields = fields
 

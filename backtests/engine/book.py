@@ -191,8 +191,8 @@ class Book:
             mm += size * short_option_mm_coin(option_type=p.option_type, mark_coin=mark)
         return im, mm
 
-    def contracts(self) -> float:
-        return sum(abs(p.size_contracts) for p in self.positions.values())
+    def contracts(self, currency: str) -> float:
+        return sum(abs(p.size_contracts) for p in self.positions.values() if p.currency == currency)
 
     def account(self, now: datetime) -> AccountView:
         """The account as strategies and the risk engine see it."""

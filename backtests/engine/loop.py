@@ -9,6 +9,7 @@ open leg is sent only once its close leg filled, as live. Deterministic: same in
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -59,7 +60,7 @@ class EquityPoint:
     margin_coin: float = 0.0
     """Initial margin of the open short options (Deribit standard margin), coin."""
     contracts: float = 0.0
-    """Absolute contracts held, all strategies."""
+    """Absolute contracts of this coin's options held, all strategies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,55 @@ class Unfilled:
     strategy: str
     instrument_name: str
     reason: str
+
+
+_OPTION = re.compile(r"\b(?:BTC|ETH)-\d{1,2}[A-Z]{3}\d{2}-\d+-[CP]\b")
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?")
+TALLY_REASONS = 12
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its instruments and numbers blanked, so that alike reasons count together."""
+    return _NUMBER.sub("#", _OPTION.sub("<option>", reason))
+
+
+@dataclass
+class DecisionTally:
+    """What the strategies proposed and the risk engine said over a run, counted (not kept whole).
+
+    ``outcomes``: proposals by action and verdict (``open approved``, ``open rejected``, ``hold``…);
+    ``reasons``: the most frequent reasons for holds, refusals and unfilled legs, alike reasons
+    counted together (:func:`reason_kind`).
+    """
+
+    outcomes: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add_round(self, round_: RoundResult) -> None:
+        for proposal, verdict in round_.decisions():
+            if proposal.action is Action.HOLD:
+                key = "hold"
+                self._reason(f"hold: {proposal.reason}")
+            else:
+                key = f"{proposal.action.value} {verdict.status.value}"
+                for why in verdict.reasons:
+                    self._reason(f"{proposal.action.value} refused: {why}")
+            self.outcomes[key] = self.outcomes.get(key, 0) + 1
+
+    def add_unfilled(self, missed: list[Unfilled]) -> None:
+        for u in missed:
+            self._reason(f"not filled: {u.reason}")
+
+    def _reason(self, text: str) -> None:
+        kind = reason_kind(text)
+        self.reasons[kind] = self.reasons.get(kind, 0) + 1
+
+    def as_json(self) -> dict[str, object]:
+        top = sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:TALLY_REASONS]
+        return {
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "reasons": [{"reason": r, "count": n} for r, n in top],
+        }
 
 
 @dataclass(frozen=True)
@@ -82,6 +132,7 @@ class BacktestResult:
     """Completed positions, in the order they ended."""
     cancelled: bool = False
     """Stopped early by ``on_step``; the result covers the steps run."""
+    decisions: DecisionTally = field(default_factory=DecisionTally)
 
 
 def _day_start(now: datetime) -> datetime:
@@ -167,6 +218,7 @@ def run_backtest(
     rounds: list[RoundResult] = []
     last: datetime | None = None
     cancelled = False
+    tally = DecisionTally()
     for done, (now, frames) in enumerate(steps, start=1):
         if now.tzinfo is None:
             raise ValueError(f"step time {now} must be aware UTC")
@@ -189,17 +241,19 @@ def run_backtest(
         round_ = decide_round(inputs, risk_config=config.risk_config, max_workers=1)
         if config.keep_rounds:
             rounds.append(round_)
-        unfilled += _execute(
+        tally.add_round(round_)
+        missed = _execute(
             round_, market=market, book=book, model=config.fill_model, now=now, provenance=provenance
         )
+        tally.add_unfilled(missed)
+        unfilled += missed
         book.update_marks(market, now)
         book.count_bars()
-        contracts = book.contracts()
         for c in sorted(book.balances_coin):
             px = book.index_usd.get(c, math.nan)
             eq = book.equity_coin(c)
             im, _ = book.margin_coin(c)
-            equity.append(EquityPoint(now, c, book.balances_coin[c], eq, px, eq * px, im, contracts))
+            equity.append(EquityPoint(now, c, book.balances_coin[c], eq, px, eq * px, im, book.contracts(c)))
         if on_step is not None and not on_step(done, now):
             cancelled = True
             break
@@ -211,6 +265,7 @@ def run_backtest(
         rounds=tuple(rounds),
         round_trips=tuple(book.round_trips),
         cancelled=cancelled,
+        decisions=tally,
     )
 
 

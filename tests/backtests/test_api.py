@@ -36,6 +36,9 @@ RUN_KEYS = {
     "created_by",
     "sweep",
     "metrics",
+    "decisions",
+    "source_description",
+    "provenance",
 }
 
 
@@ -62,6 +65,10 @@ def test_create_returns_the_queued_run_then_the_worker_finishes_it(
     assert run["status"] == Status.SUCCEEDED
     assert run["progress"] == {"done": 48, "total": 48, "fraction": 1.0, "eta_seconds": None}
     assert run["metrics"]["period"]["steps"] == 48
+    outcomes = run["decisions"]["outcomes"]
+    assert sum(outcomes.values()) >= 48  # at least one proposal a step, each counted once
+    assert all(r["count"] > 0 and "#" not in r["reason"][:1] for r in run["decisions"]["reasons"])
+    assert run["source_description"].startswith("synthetic BTC chains")
     assert run["finished_at"] is not None
 
     equity = operator_api.get(f"/api/backtests/{run['id']}/equity/").json()

@@ -360,7 +360,7 @@ def test_every_key_is_defined_once_with_a_known_unit() -> None:
         assert (
             m.label
             and m.help
-            and m.unit in {"coin", "usd", "pct", "ratio", "count", "bars", "days", "vol_pts"}
+            and m.unit in {"coin", "usd", "pct", "ratio", "count", "bars", "days", "vol_pts", "contracts"}
         )
         assert m.key.endswith("_coin") == (m.unit == "coin"), m.key
         assert m.key.endswith("_usd") == (m.unit == "usd"), m.key

@@ -40,7 +40,7 @@ def test_every_tab_is_in_the_navigation(client: Any, viewer: Any) -> None:
         assert f">{label}</a>" in html
 
 
-@pytest.mark.parametrize("page", ["/lab/", "/calibration/", "/research/", "/chat/", "/training/"])
+@pytest.mark.parametrize("page", ["/calibration/", "/research/", "/chat/", "/training/"])
 def test_unbuilt_tabs_say_so_and_show_no_numbers(client: Any, viewer: Any, page: str) -> None:
     client.force_login(viewer)
     html = client.get(page).content.decode()
@@ -81,6 +81,7 @@ def test_static_assets_are_served_by_the_app(client: Any) -> None:
         "/static/frontend/live.js",
         "/static/frontend/ui.js",
         "/static/frontend/agent.js",
+        "/static/frontend/lab.js",
     ):
         response = client.get(asset)
         assert response.status_code == 200, asset
