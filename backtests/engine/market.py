@@ -52,6 +52,10 @@ class StepChain:
     """DVOL at the step (vol points), when known."""
     provenance: str = REAL_QUOTE
     """Where the prices come from (see ``backtests.engine.fills``)."""
+    dvol_before: float | None = None
+    """DVOL a day earlier, when the source knows history from before the first step."""
+    index_high_usd: float | None = None
+    """Highest index over the last 30 days, likewise (else both come from the steps seen)."""
 
     @property
     def index_price_usd(self) -> float:
@@ -159,15 +163,24 @@ class MarketHistory:
 
 
 def _regime(
-    currency: str, now: datetime, dvol: float | None, index: float | None, history: MarketHistory
+    currency: str,
+    now: datetime,
+    dvol: float | None,
+    index: float | None,
+    history: MarketHistory,
+    *,
+    before: float | None = None,
+    high: float | None = None,
 ) -> RegimeAssessment:
+    """The regime from this step's DVOL and index; the day-earlier DVOL and the 30-day high come
+    from the source when it knows them, else from the steps seen."""
     return assess_regime(
         RegimeInputs(
             currency=currency,
             dvol=dvol,
-            dvol_before=history.dvol_before(currency, now),
+            dvol_before=before if before is not None else history.dvol_before(currency, now),
             index_price_usd=index,
-            index_high_usd=history.index_high(currency, now, index),
+            index_high_usd=high if high is not None else history.index_high(currency, now, index),
         )
     )
 
@@ -219,7 +232,9 @@ def market_build(*, now: datetime, frames: Mapping[str, StepItem], history: Mark
             dvol = item.dvol
             if dvol is None and len(item.chain):
                 dvol = dvol_proxy(item.chain.to_chain())
-            regime = _regime(currency, now, dvol, index, history)
+            regime = _regime(
+                currency, now, dvol, index, history, before=item.dvol_before, high=item.index_high_usd
+            )
             history.add(currency, now, dvol, index)
             markets[currency] = CurrencyMarket.from_arrays(
                 item.chain,

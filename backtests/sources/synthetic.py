@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from backtests.engine.fills import SYNTHETIC_PRICE
-from backtests.engine.market import StepChain
+from backtests.engine.market import DVOL_LOOKBACK, HIGH_WINDOW, StepChain
 from backtests.sources.base import (
     MarketSource,
     SourceError,
@@ -121,6 +121,12 @@ class SyntheticMarket(MarketSource):
             self._dvol[c] = self._sampled_dvol(h, grid_ns, n_warm, notes)
             self._note_warmup(c, h, grid_ns, (n_warm, warm_want), notes)
 
+        # the regime's history from the warm-up too: the 30-day high of the index (steps up to now)
+        window = max(1, round(HIGH_WINDOW / step))
+        self._high = {
+            c: pd.Series(p).rolling(window, min_periods=1).max().to_numpy() for c, p in self._prices.items()
+        }
+        self._day_back = max(1, math.ceil(DVOL_LOOKBACK / step))
         self._grid = pd.DatetimeIndex(grid_ns, tz="UTC").as_unit("ns")
         self._n_warm = n_warm
         self.n_steps = n_main
@@ -255,11 +261,15 @@ class SyntheticMarket(MarketSource):
             dvols = [self._dvol[c] for c in currencies]
             for i, now in zip(range(lo, hi), times, strict=True):
                 step: dict[str, StepChain] = {}
+                k = i - self._day_back
                 for c, b, d in zip(currencies, batches, dvols, strict=True):
+                    dvol_at = d if d is not None else 100.0 * b.atm_anchor_vol
                     step[c] = StepChain(
                         chain=b.step_arrays(i),
                         rv=finite_or_none(b.realized_vol[i]),
-                        dvol=finite_or_none(d[i] if d is not None else 100.0 * b.atm_anchor_vol[i]),
+                        dvol=finite_or_none(dvol_at[i]),
                         provenance=SYNTHETIC_PRICE,
+                        dvol_before=finite_or_none(dvol_at[k]) if k >= 0 else None,
+                        index_high_usd=finite_or_none(self._high[c][i]),
                     )
                 yield now, step

@@ -554,3 +554,14 @@ def test_a_dte_cap_on_synthetic_chains_does_not_change_what_a_strategy_does() ->
     assert len(full.trades) >= 2
     assert capped.trades == full.trades and capped.equity == full.equity
     assert capped.round_trips == full.round_trips
+
+
+def test_synthetic_steps_carry_the_regime_history_from_the_warm_up() -> None:
+    """From the first step the regime knows DVOL a day earlier and the 30-day high (no blind day)."""
+    source = open_source(synthetic(seed=2))
+    first = next(iter(source))[1]["BTC"]
+    assert first.dvol_before is not None and first.dvol is not None
+    assert first.index_high_usd is not None and first.index_high_usd >= first.index_price_usd
+    highs = [step["BTC"].index_high_usd for _, step in source]
+    index = source.index_path["BTC"].to_numpy()
+    assert all(h is not None and h >= i - 1e-9 for h, i in zip(highs, index, strict=True))
