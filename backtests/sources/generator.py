@@ -38,12 +38,24 @@ def generator_bar(step: pd.Timedelta) -> pd.Timedelta:
 
 
 def generator_history(
-    *, currency: str, seed: int, first: pd.Timestamp, last: pd.Timestamp, bar: pd.Timedelta
+    *,
+    currency: str,
+    seed: int,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    bar: pd.Timedelta,
+    drift: float = 0.0,
+    vol: float | None = None,
 ) -> PriceHistory:
     """A seeded index path from ``first`` to ``last`` (inclusive) every ``bar``: the price at each
     time is the open of the bar starting then. Same arguments → the same path; a later ``last``
-    extends it without changing what came before."""
-    config = UnderlyingConfig(spot0=GENERATOR_SPOT_USD[currency], vol_long=GENERATOR_PATH_VOL[currency])
+    extends it without changing what came before. ``drift`` is the expected return per year and
+    ``vol`` the long-run volatility (decimals; default: the emulator's coin, no trend)."""
+    config = UnderlyingConfig(
+        spot0=GENERATOR_SPOT_USD[currency],
+        vol_long=vol if vol is not None else GENERATOR_PATH_VOL[currency],
+        drift=drift,
+    )
     n_total = int((last - first) // bar) + 1
     per_block = int(GENERATOR_BLOCK // bar)
     opens: list[FloatArray] = []

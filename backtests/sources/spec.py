@@ -54,6 +54,18 @@ class SourceSpec(BaseModel):
     currencies: tuple[str, ...] = ("BTC",)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     history: HistoryOrigin = HistoryOrigin.GENERATOR
+    drift_pct: float = Field(
+        default=0.0,
+        ge=-90.0,
+        le=200.0,
+        description="generator only: the index's expected return per year, percent (0 = no trend)",
+    )
+    vol_pct: float | None = Field(
+        default=None,
+        gt=5.0,
+        le=300.0,
+        description="generator only: the index's long-run volatility, percent (default: BTC 40, ETH 53.5)",
+    )
     data_path: str | None = Field(
         default=None, description="files: folder of imported chains; synthetic: the history file"
     )
@@ -88,6 +100,9 @@ class SourceSpec(BaseModel):
     def _consistent(self) -> SourceSpec:
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        generated = self.kind is SourceKind.SYNTHETIC and self.history is HistoryOrigin.GENERATOR
+        if not generated and (self.drift_pct != 0.0 or self.vol_pct is not None):
+            raise ValueError("drift_pct and vol_pct apply to the seeded generator only")
         needs_path = self.kind is SourceKind.FILES or self.history is not HistoryOrigin.GENERATOR
         if needs_path and not self.data_path:
             raise ValueError("data_path is required for this source")

@@ -16,7 +16,7 @@ Deterministic: the same spec gives the same steps.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 import numpy as np
@@ -58,16 +58,20 @@ from trading.quant.synthetic import SyntheticChainConfig, iter_synthetic_chains,
 _DEFAULTS = SyntheticChainConfig()
 
 
-def chain_config(currency: str, step: pd.Timedelta, *, generated: bool) -> SyntheticChainConfig:
-    """The chain model of ``currency`` at this step: realised vol needs fewer returns when the
-    30-day window holds few steps (weekly steps: 3 returns); a generated coin gets the emulator's
-    volatility risk premium (ATM vol / path vol)."""
-    window_steps = pd.Timedelta(days=_DEFAULTS.rv_window_days) / step
+def chain_config(
+    currency: str, step: pd.Timedelta, *, generated: bool, base: SyntheticChainConfig | None = None
+) -> SyntheticChainConfig:
+    """The chain model of ``currency`` at this step, from ``base`` (the calibrated parameters in use,
+    else the generator's defaults): realised vol needs fewer returns when the 30-day window holds
+    few steps (weekly steps: 3 returns); a generated coin gets the emulator's volatility risk
+    premium (ATM vol / path vol), as its path has no market of its own to be calibrated against."""
+    start = base if base is not None else _DEFAULTS
+    window_steps = pd.Timedelta(days=start.rv_window_days) / step
     min_returns = max(2, min(_DEFAULTS.rv_min_returns, int(0.8 * window_steps)))
     update: dict[str, object] = {"currency": currency, "rv_min_returns": min_returns}
     if generated:
         update["vrp_factor"] = GENERATOR_ATM_VOL[currency] / GENERATOR_PATH_VOL[currency]
-    return SyntheticChainConfig.model_validate({**_DEFAULTS.model_dump(), **update})
+    return SyntheticChainConfig.model_validate({**start.model_dump(), **update})
 
 
 def _utc(ns: int | np.integer) -> pd.Timestamp:
@@ -82,7 +86,13 @@ def _duration(td: pd.Timedelta) -> str:
 class SyntheticMarket(MarketSource):
     """Synthetic chains of ``spec.currencies`` every ``spec.step`` (see the module docstring)."""
 
-    def __init__(self, spec: SourceSpec, *, max_dte_days: float | None = None) -> None:
+    def __init__(
+        self,
+        spec: SourceSpec,
+        *,
+        max_dte_days: float | None = None,
+        chain_bases: Mapping[str, SyntheticChainConfig] | None = None,
+    ) -> None:
         self.spec = spec
         self._max_dte_days = max_dte_days
         self.provenance = SYNTHETIC_PRICE
@@ -102,6 +112,8 @@ class SyntheticMarket(MarketSource):
                     first=start - warm_want * step,
                     last=start + (n_main - 1) * step,
                     bar=generator_bar(step),
+                    drift=spec.drift_pct / 100.0,
+                    vol=spec.vol_pct / 100.0 if spec.vol_pct is not None else None,
                 )
             else:
                 path = history_file(existing_path(spec), c, spec.currencies)
@@ -113,7 +125,10 @@ class SyntheticMarket(MarketSource):
             n_warm = min(n_warm, int((start - h.first) // step))
         grid_ns: IntArray = start.value + np.arange(-n_warm, n_main, dtype=np.int64) * step.value
 
-        self._configs = {c: chain_config(c, step, generated=generated) for c in spec.currencies}
+        bases = chain_bases or {}
+        self._configs = {
+            c: chain_config(c, step, generated=generated, base=bases.get(c)) for c in spec.currencies
+        }
         self._prices: dict[str, FloatArray] = {}
         self._dvol: dict[str, FloatArray | None] = {}
         for c, h in histories.items():
@@ -141,7 +156,13 @@ class SyntheticMarket(MarketSource):
 
     def _origin(self, histories: dict[str, PriceHistory]) -> str:
         if self.spec.history is HistoryOrigin.GENERATOR:
-            return f"a seeded generator (seed {self.spec.seed})"
+            shape = []
+            if self.spec.drift_pct:
+                shape.append(f"{self.spec.drift_pct:+g} % a year expected return")
+            if self.spec.vol_pct is not None:
+                shape.append(f"{self.spec.vol_pct:g} % volatility")
+            extra = f", {', '.join(shape)}" if shape else ""
+            return f"a seeded generator (seed {self.spec.seed}{extra})"
         files = ", ".join(h.label for h in histories.values())
         if self.spec.history is HistoryOrigin.DERIBIT:
             dvol = " and DVOL" if any(d is not None for d in self._dvol.values()) else ""

@@ -565,3 +565,21 @@ def test_synthetic_steps_carry_the_regime_history_from_the_warm_up() -> None:
     highs = [step["BTC"].index_high_usd for _, step in source]
     index = source.index_path["BTC"].to_numpy()
     assert all(h is not None and h >= i - 1e-9 for h, i in zip(highs, index, strict=True))
+
+
+def test_the_generator_takes_a_trend_and_a_volatility() -> None:
+    """The same seed with +60 % a year ends higher on average; a higher vol moves more; the
+    options are still priced off the path's own realised vol (the chains follow it)."""
+    flat = open_source(synthetic(end=START + timedelta(days=60), step="1d", seed=3))
+    bull = open_source(synthetic(end=START + timedelta(days=60), step="1d", seed=3, drift_pct=60.0))
+    wild = open_source(synthetic(end=START + timedelta(days=60), step="1d", seed=3, vol_pct=90.0))
+    up = np.log(bull.index_path["BTC"].to_numpy() / flat.index_path["BTC"].to_numpy())
+    assert up[-1] - up[0] == pytest.approx(0.6 * 59 / 365, rel=1e-6)  # same shocks, drift added
+    moves = {
+        name: float(np.std(np.diff(np.log(s.index_path["BTC"].to_numpy()))))
+        for name, s in (("flat", flat), ("wild", wild))
+    }
+    assert moves["wild"] > 1.5 * moves["flat"]
+    assert "+60 % a year expected return" in bull.description
+    with pytest.raises(ValueError, match="generator only"):
+        synthetic(history="csv", data_path="/x.csv", drift_pct=10.0)

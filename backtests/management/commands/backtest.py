@@ -1,7 +1,8 @@
 """Run one backtest in this process (no Celery) and print its metrics.
 
-The options build the same spec the REST API takes, and the run goes through the same runner, so
-``--json`` prints exactly the metrics an API run of that spec stores.
+The options build the same spec the REST API takes, and the run goes through the same runner with
+the same calibrated synthetic-price parameters, so ``--json`` prints exactly the metrics an API run
+of that spec stores.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from backtests.calibration_selectors import calibration_for_backtest
 from backtests.metrics import METRICS_BY_KEY
 from backtests.runner import RunOutput, execute
 from backtests.selectors import registry_strategy_lookup
@@ -49,6 +51,10 @@ def spec_from_options(options: dict[str, Any]) -> dict[str, Any]:
         "history": options["history"],
         "data_path": options["data"],
     }
+    if options["drift_pct"] is not None:
+        source["drift_pct"] = options["drift_pct"]
+    if options["vol_pct"] is not None:
+        source["vol_pct"] = options["vol_pct"]
     body: dict[str, Any] = {
         "name": options["name"] or "",
         "strategy": options["strategy"],
@@ -145,6 +151,12 @@ class Command(BaseCommand):
         parser.add_argument("--step", default="1h", help="time between steps, e.g. 1h, 4h, 1d")
         parser.add_argument("--currency", action="append", help="BTC and/or ETH (repeat or comma-separate)")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--drift-pct", type=float, default=None, help="generator: expected return of the index, %% a year"
+        )
+        parser.add_argument(
+            "--vol-pct", type=float, default=None, help="generator: long-run volatility of the index, %%"
+        )
         parser.add_argument("--fill", default="touch", choices=["touch", "mid"])
         parser.add_argument("--slippage-pct", type=float, default=0.0, help="with --fill mid")
         parser.add_argument(
@@ -169,6 +181,8 @@ class Command(BaseCommand):
             spec = spec_validate(body, lookup=registry_strategy_lookup)
         except SpecError as exc:
             raise CommandError(exc.one_line()) from None
+        # Priced like a run from the API: with the calibrated parameters in use.
+        spec = spec.model_copy(update={"calibration": calibration_for_backtest(source=spec.source)})
         quiet = options["verbosity"] == 0
         last = [0.0]
         started = time.monotonic()
