@@ -1,4 +1,6 @@
-"""Backtest runs and sweeps in the admin: read-only records (runs are made in the Lab or the API)."""
+"""Backtest runs and sweeps, calibration runs and parameter sets in the admin: read-only records
+(runs are made in the Lab, the Calibration tab or the API; parameter sets are approved there, so
+the policy and the approval stay one path)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from backtests.models import BacktestRun, BacktestSweep
+from backtests.models import BacktestRun, BacktestSweep, CalibrationParamSet, CalibrationRun
 from backtests.selectors import RESULT_FIELDS
 
 
@@ -62,3 +64,33 @@ class BacktestRunAdmin(_ReadOnly):
 class BacktestSweepAdmin(_ReadOnly):
     list_display = ("id", "name", "created_by", "created_at")
     search_fields = ("name",)
+
+
+@admin.register(CalibrationRun)
+class CalibrationRunAdmin(_ReadOnly):
+    list_display = ("id", "name", "source", "trigger", "status", "created_by", "created_at", "finished_at")
+    list_filter = ("status", "source", "trigger")
+    search_fields = ("name", "data_path")
+    date_hierarchy = "created_at"
+    exclude = ("report",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CalibrationRun]:
+        return super().get_queryset(request).select_related("created_by").defer("report")
+
+
+@admin.register(CalibrationParamSet)
+class CalibrationParamSetAdmin(_ReadOnly):
+    list_display = (
+        "id",
+        "currency",
+        "status",
+        "source_run",
+        "decision",
+        "decided_by",
+        "decided_at",
+        "created_at",
+    )
+    list_filter = ("status", "currency", "decision")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # every set stays: backtests name the set they were priced with

@@ -1,8 +1,11 @@
-"""Backtest jobs: a run (its inputs, status, progress and results) and a sweep of runs over a grid.
+"""Backtest jobs: a run (its inputs, status, progress and results) and a sweep of runs over a grid;
+calibration jobs: a run comparing synthetic option prices with market prices (and fitting them),
+and the parameter sets the synthetic market is priced with.
 
 A run stores its resolved inputs (``backtests.spec.ResolvedBacktest``: the full effective
 parameters, not only the overrides), so it can be repeated after its registry strategy changes.
 Results are JSON: metrics, an equity curve of at most about 2000 points, round trips and fills.
+A synthetic backtest also stores the calibrated parameters it was priced with (``calibration``).
 """
 
 from __future__ import annotations
@@ -84,6 +87,12 @@ class BacktestRun(models.Model):
     decisions = models.JSONField(
         default=dict, blank=True, help_text="Proposals by action and verdict, and the most frequent reasons."
     )
+    calibration = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The calibrated synthetic-price parameters the run was priced with, per currency: "
+        "{set_id, parameters}. Empty: the generator's defaults (or recorded prices).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -103,3 +112,127 @@ class BacktestRun(models.Model):
         if self.progress_total <= 0:
             return 0.0
         return min(1.0, self.progress_done / self.progress_total)
+
+
+class CalibrationRun(models.Model):
+    """One comparison of the synthetic model's option prices with market prices, optionally with a
+    fit of its parameters on one window and a check of the fit on a later window.
+
+    ``report`` is the whole result (``backtests.calibration_runner``: per currency the error report
+    on the test window, the in-sample report and fitted parameters when fitted, and the policy's
+    verdict); ``summary`` holds the headline figures per currency for lists and the error history.
+    """
+
+    class Source(models.TextChoices):
+        FILES = "files", "Imported snapshot files"
+        HARVEST = "harvest", "The harvester's snapshots"
+        LIVE = "live", "A live snapshot from the exchange"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Started by a person"
+        SCHEDULE = "schedule", "The daily schedule"
+
+    Status = BacktestRun.Status
+    FINAL_STATUSES = BacktestRun.FINAL_STATUSES
+
+    name = models.CharField(max_length=120, blank=True)
+    # Inputs.
+    source = models.CharField(max_length=16, choices=Source.choices)
+    data_path = models.CharField(max_length=500, blank=True, help_text="The snapshot folder or files.")
+    currencies = models.JSONField(help_text='e.g. ["BTC", "ETH"].')
+    history_path = models.CharField(
+        max_length=500, blank=True, help_text="An optional underlying-history file (CSV or fetch_history)."
+    )
+    fit_start = models.DateTimeField(null=True, blank=True)
+    fit_end = models.DateTimeField(null=True, blank=True, help_text="Exclusive.")
+    test_start = models.DateTimeField(null=True, blank=True)
+    test_end = models.DateTimeField(null=True, blank=True, help_text="Exclusive.")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    # Job state.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    cancel_requested = models.BooleanField(default=False)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True, help_text="What the run is doing now.")
+    error = models.TextField(blank=True)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Results.
+    source_description = models.TextField(blank=True)
+    report = models.JSONField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True, help_text="Headline figures per currency.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="calibration_run_stale_idx")]
+
+    def __str__(self) -> str:
+        return f"calibration {self.pk} {self.name or self.source} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @property
+    def progress_fraction(self) -> float:
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        if self.progress_total <= 0:
+            return 0.0
+        return min(1.0, self.progress_done / self.progress_total)
+
+
+class CalibrationParamSet(models.Model):
+    """A set of synthetic-model parameters for one currency (``backtests.calibration.CalibrationParams``
+    as JSON), from the run that fitted it.
+
+    At most one set per currency is ``in_use``: synthetic backtests are priced with it (none: the
+    generator's defaults). A set becomes in use by the policy (when its run's evidence is strong
+    enough) or by an operator's approval; the set it replaces is retired. Rows are never deleted.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        IN_USE = "in_use", "In use"
+        RETIRED = "retired", "Retired"
+
+    class Decision(models.TextChoices):
+        POLICY = "policy", "The policy"
+        OPERATOR = "operator", "An operator"
+
+    currency = models.CharField(max_length=8, db_index=True)
+    parameters = models.JSONField()
+    source_run = models.ForeignKey(
+        CalibrationRun, null=True, blank=True, on_delete=models.PROTECT, related_name="param_sets"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED, db_index=True)
+    verdict = models.JSONField(
+        default=dict, blank=True, help_text="The policy's verdict when the set was fitted: checks and words."
+    )
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it was put in use, or why not yet, in words.")
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency"], condition=models.Q(status="in_use"), name="calibration_one_in_use"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"calibration parameters {self.pk} {self.currency} ({self.status})"

@@ -19,6 +19,7 @@ from backtests.sources import SourceError, SourceKind, open_source
 from backtests.sources.base import existing_path
 from backtests.sources.spec import SourceSpec
 from backtests.spec import ResolvedBacktest, SpecError
+from trading.quant.synthetic import SyntheticChainConfig
 
 MAX_EQUITY_POINTS = 2000
 LISTING_MARGIN_DAYS = 2.0
@@ -77,6 +78,26 @@ def fill_row(trade: Trade) -> Json:
     }
 
 
+def calibrated_chain_bases(calibration: dict[str, Any]) -> dict[str, SyntheticChainConfig]:
+    """Per currency, the synthetic chain model with the stored calibrated parameters applied."""
+    from backtests.calibration import CalibrationParams
+
+    return {
+        c: CalibrationParams.model_validate(entry["parameters"]).chain_config()
+        for c, entry in calibration.items()
+    }
+
+
+def calibration_notes(spec: ResolvedBacktest) -> list[str]:
+    """Which calibrated parameters a synthetic run was priced with, in words."""
+    if spec.source.kind is not SourceKind.SYNTHETIC:
+        return []
+    used = ", ".join(f"{c} set #{entry.get('set_id')}" for c, entry in sorted(spec.calibration.items()))
+    if not used:
+        return ["Priced with the generator's default parameters (no calibrated set in use)."]
+    return [f"Priced with the calibrated parameters in use ({used})."]
+
+
 def source_check(source: SourceSpec, *, prefix: str = "source") -> None:
     """Check ``source`` before a run is queued, or raise :class:`~backtests.spec.SpecError` on
     ``<prefix>.<field>``.
@@ -108,7 +129,11 @@ def execute(
     """
     config = spec.engine_config()
     horizon = [float(s.params.dte_max) for s in config.strategies]
-    source = open_source(spec.source, max_dte_days=max(horizon) + LISTING_MARGIN_DAYS if horizon else None)
+    source = open_source(
+        spec.source,
+        max_dte_days=max(horizon) + LISTING_MARGIN_DAYS if horizon else None,
+        chain_bases=calibrated_chain_bases(spec.calibration),
+    )
     total = int(source.n_steps)
     done = 0
     if on_progress is not None:
@@ -132,6 +157,8 @@ def execute(
         decisions=result.decisions.as_json(),
         total_steps=total,
         done_steps=done,
-        source_description=" ".join([str(source.description), *map(str, getattr(source, "notes", ()))]),
+        source_description=" ".join(
+            [str(source.description), *map(str, getattr(source, "notes", ())), *calibration_notes(spec)]
+        ),
         provenance=str(source.provenance),
     )

@@ -81,4 +81,5 @@ def backtest_run_resolved(*, run: BacktestRun) -> ResolvedBacktest:
         initial_balance_coin=dict(run.initial_balance_coin),
         fill=FillSpec.model_validate(run.fill),
         risk_free_rate=run.risk_free_rate,
+        calibration=dict(run.calibration or {}),
     )

@@ -33,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backtests import runner
+from backtests.calibration_selectors import calibration_for_backtest
 from backtests.models import BacktestRun, BacktestSweep
 from backtests.selectors import backtest_run_resolved, registry_strategy_lookup
 from backtests.sources import SourceError
@@ -122,6 +123,8 @@ def _row_fields(spec: ResolvedBacktest) -> dict[str, Any]:
         "fill": spec.fill.model_dump(mode="json"),
         "risk_free_rate": spec.risk_free_rate,
         "seed": spec.seed,
+        # The calibrated synthetic-price parameters in use now: the run keeps them for its reruns.
+        "calibration": spec.calibration or calibration_for_backtest(source=spec.source),
     }
 
 

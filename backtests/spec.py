@@ -146,6 +146,9 @@ class ResolvedBacktest(BaseModel):
     initial_balance_coin: dict[str, float]
     fill: FillSpec
     risk_free_rate: float
+    calibration: dict[str, Any] = Field(default_factory=dict)
+    """Synthetic prices' calibrated parameters per currency, ``{set_id, parameters}`` (stored on the
+    run, so a rerun prices the same); empty: the generator's defaults."""
 
     @property
     def strategy_label(self) -> str:

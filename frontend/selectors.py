@@ -3,13 +3,16 @@
 The Backtesting Lab renders a strategy's parameters as form fields. The fields come from the same
 pydantic schema the registry and the backtest API validate with (``trading.strategies.params``),
 so a bound, a type or a help text is stated once; the page only shows them, and every value is
-still checked by the API, whose error is then shown next to the field.
+still checked by the API, whose error is then shown next to the field. A sweep's values are
+checked against the same fields before they are sent.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from backtests.sources.spec import SourceSpec
+from backtests.sweeps import MAX_RUNS
 from trading.strategies.params import PARAMS_SCHEMAS, LogicKind, RiskProfile, preset
 
 # Words a person reads instead of the parameter name's abbreviations.
@@ -83,3 +86,18 @@ def lab_parameter_fields() -> dict[str, list[dict[str, Any]]]:
 def lab_presets() -> dict[str, dict[str, dict[str, Any]]]:
     """Per logic kind and risk profile, the full valid parameter set (a starting point for ad-hoc runs)."""
     return {kind.value: {p.value: preset(kind, p) for p in RiskProfile} for kind in LogicKind}
+
+
+# Besides the strategy's parameters, a sweep may vary the synthetic market's seed (grid key
+# "source.seed"); its bounds come from the source schema the API validates with.
+_SWEEP_SOURCE_FIELDS = {"seed": "The synthetic market's seed: each seed is another random market."}
+
+
+def lab_sweep_config() -> dict[str, Any]:
+    """What a sweep in the Lab may vary beyond the parameters (grid key to field), and its size limit."""
+    properties = SourceSpec.model_json_schema()["properties"]
+    fields = {}
+    for name, help_text in _SWEEP_SOURCE_FIELDS.items():
+        field = _field(name, properties[name], required=False)
+        fields[f"source.{name}"] = {**field, "name": f"source.{name}", "help": help_text}
+    return {"fields": fields, "max_runs": MAX_RUNS}

@@ -5,7 +5,8 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.views.generic import TemplateView
 
-from frontend.selectors import lab_parameter_fields, lab_presets
+from frontend.calibration_selectors import calibration_page_config
+from frontend.selectors import lab_parameter_fields, lab_presets, lab_sweep_config
 from optionsbot.roles import is_operator, is_viewer
 from trading.agent.state import kill_switch_payload
 from trading.models import Decision
@@ -25,8 +26,6 @@ TABS = [
 
 # What each tab will do, shown plainly until it is built: no invented numbers.
 PLANNED = {
-    "calibration": "Compare the synthetic option prices with real Deribit prices, by expiry and "
-    "moneyness, and fit the synthetic model to the market.",
     "research": "Proposals from the LLM researcher, their backtests against the current strategies, "
     "and your approval before any of them may trade.",
     "chat": "Ask the agent why it did what it did, answered from its own decisions and positions.",
@@ -77,10 +76,10 @@ class StrategiesView(DashboardMixin, TemplateView):
 
 
 class LabView(DashboardMixin, TemplateView):
-    """The Backtesting Lab: a form for a new run (operators), its progress and results, past runs and
-    their comparison. The page's scripts read and write through the backtest API; the parameter
-    fields come from the strategy schemas the API validates with, so the form states the same bounds
-    the API enforces."""
+    """The Backtesting Lab: a form for a new run or a parameter sweep (operators), a run's progress
+    and results, past runs and sweeps, and their comparison. The page's scripts read and write
+    through the backtest API; the parameter fields come from the strategy schemas the API validates
+    with, so the form states (and the sweep checks) the same bounds the API enforces."""
 
     tab = "lab"
     template_name = "frontend/lab.html"
@@ -91,10 +90,26 @@ class LabView(DashboardMixin, TemplateView):
             lab_config={
                 "parameter_fields": lab_parameter_fields(),
                 "presets": lab_presets(),
+                "sweep": lab_sweep_config(),
                 "logic_kinds": [[k.value, k.value.replace("_", " ").capitalize()] for k in LogicKind],
                 "risk_profiles": [[p.value, p.value.capitalize()] for p in RiskProfile],
             }
         )
+        return context
+
+
+class CalibrationView(DashboardMixin, TemplateView):
+    """Calibration: how far the synthetic option prices are from the market's, per expiry and bucket,
+    the error over time, the parameters synthetic backtests use now and the proposed ones (approved
+    by operators or by the policy), and a form to start a run (operators). The page's scripts read
+    and write through the calibration API."""
+
+    tab = "calibration"
+    template_name = "frontend/calibration.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(calibration_config=calibration_page_config(operator=context["is_operator"]))
         return context
 
 

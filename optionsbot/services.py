@@ -102,6 +102,17 @@ def schedule_specs() -> list[ScheduleSpec]:
             kwargs={"keep_days": settings.MARKET_SNAPSHOT_KEEP_DAYS},
         ),
         ScheduleSpec(
+            name="daily calibration",
+            task="backtests.tasks.calibrate_daily",
+            every_seconds=24 * 3600,
+            queue="backtests",
+            enabled=True,
+            description="Fits the synthetic option prices to the harvested Deribit snapshots of the last 7 "
+            "days and checks the fit on the day after them; the new parameters are used by backtests only "
+            "when the calibration policy holds (or an operator approves them). Disable to turn it off.",
+            kwargs={"fit_days": 7, "test_days": 1},
+        ),
+        ScheduleSpec(
             name="researcher",
             task="research.tasks.research_cycle",
             every_seconds=6 * 3600,

@@ -263,7 +263,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"BacktestRunStatusEnum": "backtests.models.BacktestRun.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "BacktestRunStatusEnum": "backtests.models.BacktestRun.Status",
+        "CalibrationSourceEnum": "backtests.models.CalibrationRun.Source",
+        "CalibrationParamSetStatusEnum": "backtests.models.CalibrationParamSet.Status",
+    },
 }
 
 # --- Trading --------------------------------------------------------------------------------

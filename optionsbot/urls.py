@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from backtests.api.calibration_views import CalibrationParamSetViewSet, CalibrationRunViewSet
 from backtests.api.views import BacktestRunViewSet, BacktestSweepViewSet
 from optionsbot.views import HealthView
 from trading.api.agent_views import (
@@ -29,6 +30,8 @@ router.register("agent/events", AgentEventViewSet, basename="agent-event")
 # Sweeps before runs: "backtests/sweeps/" must not be read as the run with id "sweeps".
 router.register("backtests/sweeps", BacktestSweepViewSet, basename="backtest-sweep")
 router.register("backtests", BacktestRunViewSet, basename="backtest")
+router.register("calibration/runs", CalibrationRunViewSet, basename="calibration-run")
+router.register("calibration/params", CalibrationParamSetViewSet, basename="calibration-params")
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("health/", HealthView.as_view(), name="health"),

@@ -17,7 +17,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from optionsbot.asgi import application
-from tests.backtests.factories import BacktestRunFactory, BacktestSweepFactory, spec_body
+from tests.backtests.factories import (
+    BacktestRunFactory,
+    BacktestSweepFactory,
+    CalibrationParamSetFactory,
+    CalibrationRunFactory,
+    spec_body,
+)
 from tests.factories import StrategyFactory
 from tests.trading.factories import (
     AgentEventFactory,
@@ -54,6 +60,8 @@ def _create_body() -> dict[str, Any]:
 DECISION_ID = 4242
 RUN_ID = 4243
 SWEEP_ID = 4244
+CALIBRATION_ID = 4245
+PARAM_SET_ID = 4246
 
 ENDPOINTS = [
     Endpoint("get", "/api/health/", "api/health/", public=True),
@@ -105,6 +113,28 @@ ENDPOINTS = [
         body=lambda: {"name": "perm sweep", "base": spec_body(), "grid": {"delta_max": [0.2, 0.3]}},
     ),
     Endpoint("get", f"/api/backtests/sweeps/{SWEEP_ID}/", "api/backtests/sweeps/<pk>/"),
+    Endpoint("get", "/api/calibration/runs/", "api/calibration/runs/"),
+    Endpoint(
+        "post",
+        "/api/calibration/runs/",
+        "api/calibration/runs/",
+        writes=True,
+        body=lambda: {"source": "live", "currencies": ["BTC"]},
+    ),
+    Endpoint("get", f"/api/calibration/runs/{CALIBRATION_ID}/", "api/calibration/runs/<pk>/"),
+    Endpoint(
+        "post",
+        f"/api/calibration/runs/{CALIBRATION_ID}/cancel/",
+        "api/calibration/runs/<pk>/cancel/",
+        writes=True,
+    ),
+    Endpoint("get", "/api/calibration/params/", "api/calibration/params/"),
+    Endpoint(
+        "post",
+        f"/api/calibration/params/{PARAM_SET_ID}/approve/",
+        "api/calibration/params/<pk>/approve/",
+        writes=True,
+    ),
 ]
 
 
@@ -141,6 +171,8 @@ def strategy() -> None:
     PositionFactory(strategy=cc)
     AgentEventFactory()
     BacktestRunFactory(pk=RUN_ID, sweep=BacktestSweepFactory(pk=SWEEP_ID))  # queued: it may be cancelled
+    CalibrationRunFactory(pk=CALIBRATION_ID)  # queued: it may be cancelled
+    CalibrationParamSetFactory(pk=PARAM_SET_ID)  # proposed: it may be approved
 
 
 def _call(client: APIClient, endpoint: Endpoint) -> int:

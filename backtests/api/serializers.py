@@ -111,6 +111,10 @@ class BacktestRunOutputSerializer(serializers.ModelSerializer):
         help_text="Proposals by action and verdict ('outcomes') and the most frequent reasons for holds, "
         "refusals and unfilled legs ('reasons': [{reason, count}]); numbers in reasons are shown as #."
     )
+    calibration = serializers.JSONField(
+        help_text="Synthetic prices: the calibrated parameter set used per currency ({set_id, parameters}); "
+        "empty: the generator's defaults (or recorded prices)."
+    )
 
     class Meta:
         model = BacktestRun
@@ -138,6 +142,7 @@ class BacktestRunOutputSerializer(serializers.ModelSerializer):
             "provenance",
             "metrics",
             "decisions",
+            "calibration",
         )
         read_only_fields = fields
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import factory
 
-from backtests.models import BacktestRun, BacktestSweep
+from backtests.calibration import CalibrationParams
+from backtests.models import BacktestRun, BacktestSweep, CalibrationParamSet, CalibrationRun
 from trading.strategies.params import preset
 
 SOURCE: dict[str, Any] = {
@@ -70,3 +71,31 @@ class BacktestRunFactory(factory.django.DjangoModelFactory):
     fill = factory.LazyFunction(lambda: {"price": "touch", "slippage_pct": 0.0})
     seed = 7
     status = BacktestRun.Status.QUEUED
+
+
+class CalibrationRunFactory(factory.django.DjangoModelFactory):
+    """A queued measurement of the parameters in use on a live BTC snapshot."""
+
+    class Meta:
+        model = CalibrationRun
+
+    name = factory.Sequence(lambda n: f"calibration {n}")
+    source = CalibrationRun.Source.LIVE
+    currencies = factory.LazyFunction(lambda: ["BTC"])
+    status = CalibrationRun.Status.QUEUED
+
+
+class CalibrationParamSetFactory(factory.django.DjangoModelFactory):
+    """A proposed BTC set: the generator's defaults with a steeper skew."""
+
+    class Meta:
+        model = CalibrationParamSet
+
+    currency = "BTC"
+    parameters = factory.LazyFunction(
+        lambda: {**CalibrationParams.default("BTC").model_dump(mode="json"), "skew_short": -0.2}
+    )
+    status = CalibrationParamSet.Status.PROPOSED
+    verdict = factory.LazyFunction(
+        lambda: {"passed": False, "checks": [], "summary": "Not put in use automatically: made by a test."}
+    )

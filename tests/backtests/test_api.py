@@ -39,6 +39,7 @@ RUN_KEYS = {
     "decisions",
     "source_description",
     "provenance",
+    "calibration",
 }
 
 

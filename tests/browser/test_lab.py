@@ -1,7 +1,8 @@
 """The Backtesting Lab in a real browser, against the app as `make run` starts it (its Celery worker
 runs the backtests): a bad value is refused next to its field, a small synthetic run shows its
 progress and then its charts, metrics and trades without a reload, two runs are compared, the page
-keeps up by polling when the live feed is down, and a viewer gets no write controls."""
+keeps up by polling when the live feed is down, a viewer gets no write controls, and the fill
+options reach the stored run. Sweeps: test_lab_sweeps.py."""
 
 from __future__ import annotations
 
@@ -315,3 +316,41 @@ def test_a_viewer_sees_a_run_but_no_form_or_cancel_button(
     assert page.get_by_text("Only operators can start or cancel backtests").is_visible()
     assert page.locator("#run-charts canvas").count() >= 3
     page.screenshot(path=str(artifact("lab-viewer.png")), full_page=True)
+
+
+# --- Fill options -------------------------------------------------------------------------------
+
+
+def test_the_fill_options_reach_the_stored_run(browser: Any, live_app: LiveApp, new_page: Any) -> None:
+    page = new_page()
+    _open_lab(page, live_app, live_app.admin_username, live_app.admin_password)
+    _wait_params(page)
+    # The defaults are the API's: fill only at the limit or better, whole orders.
+    assert page.get_by_label("Fill only at the limit price or better").is_checked()
+    assert page.locator("#lab-max-oi").input_value() == ""
+    page.locator("#lab-strategy").select_option(STRATEGY)
+    _fill_period(page, "2025-03-01", "2025-03-02")
+    page.get_by_label("Fill only at the limit price or better").uncheck()
+    page.locator("#lab-max-oi").fill("0")
+    page.get_by_role("button", name="Start backtest").click()
+    error = page.locator('[data-field="fill.max_oi_pct"] > .field-error')
+    error.wait_for()
+    assert "greater than 0" in error.inner_text()
+    assert page.locator("#lab-max-oi").get_attribute("aria-invalid") == "true"
+    assert page.locator("#run-panel").is_hidden()
+
+    page.locator("#lab-max-oi").fill("25")
+    page.get_by_role("button", name="Start backtest").click()
+    page.wait_for_selector("#run-panel:not([hidden])")
+    summary = page.locator("[data-testid='run-summary']")
+    summary.wait_for()
+    assert "whatever their limit" in summary.inner_text()
+    assert "At most 25 % of the option's open interest per step" in summary.inner_text()
+    run_id = int(re.search(r"run=(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    stored = page.request.get(f"{live_app.base_url}/api/backtests/{run_id}/").json()
+    assert stored["fill"] == {
+        "price": "touch",
+        "slippage_pct": 0.0,
+        "respect_limit": False,
+        "max_oi_pct": 25.0,
+    }

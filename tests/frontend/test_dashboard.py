@@ -40,7 +40,7 @@ def test_every_tab_is_in_the_navigation(client: Any, viewer: Any) -> None:
         assert f">{label}</a>" in html
 
 
-@pytest.mark.parametrize("page", ["/calibration/", "/research/", "/chat/", "/training/"])
+@pytest.mark.parametrize("page", ["/research/", "/chat/", "/training/"])
 def test_unbuilt_tabs_say_so_and_show_no_numbers(client: Any, viewer: Any, page: str) -> None:
     client.force_login(viewer)
     html = client.get(page).content.decode()

@@ -1,6 +1,7 @@
 """The Backtesting Lab page as the server renders it: who may see it, what operators and viewers
-get, the parameter fields taken from the strategy schemas, and the chart library it references
-(built by `make assets`). Its script's behaviour is tested in tests/browser/test_lab.py."""
+get, the parameter fields taken from the strategy schemas, what a sweep may vary, and the chart
+library it references (built by `make assets`). Its script's behaviour is tested in
+tests/browser/test_lab.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from typing import Any
 import pytest
 from django.contrib.staticfiles import finders
 
+from backtests.sources.spec import SourceSpec
+from backtests.spec import FillSpec
+from backtests.sweeps import MAX_RUNS
 from tests.conftest import REPO_ROOT
 from trading.strategies.params import PARAMS_SCHEMAS, LogicKind, RiskProfile, validate_params
 
@@ -24,8 +28,11 @@ LAB_SCRIPTS = [
     "/static/frontend/lab-format.js",
     "/static/frontend/lab-charts.js",
     "/static/frontend/lab-results.js",
+    "/static/frontend/lab-compare.js",
     "/static/frontend/lab-form.js",
+    "/static/frontend/lab-sweep-form.js",
     "/static/frontend/lab.js",
+    "/static/frontend/lab-sweeps.js",
 ]
 VENDOR_CSS = "/static/vendor/uplot/uPlot.min.css"
 FORM_FIELDS = (
@@ -46,9 +53,13 @@ FORM_FIELDS = (
     "initial_balance_coin.ETH",
     "fill.price",
     "fill.slippage_pct",
+    "fill.respect_limit",
+    "fill.max_oi_pct",
     "risk_free_rate",
     "name",
+    "grid",
 )
+SWEEP_PANELS = ('id="sweep-panel"', 'id="sweep-runs"', 'id="sweep-compare"', 'id="sweeps"')
 
 
 def _main(html: str) -> str:
@@ -82,7 +93,8 @@ def test_operators_get_the_form_with_a_slot_for_every_field_the_api_can_name(
     for field in FORM_FIELDS:
         assert f'data-field="{field}"' in form.group(0), field
     assert 'id="lab-submit"' in form.group(0) and ">Start backtest<" in form.group(0)
-    assert 'id="run-cancel"' in html
+    assert 'id="lab-sweep-submit"' in form.group(0) and 'id="lab-sweep-rows"' in form.group(0)
+    assert 'id="run-cancel"' in html and 'id="sweep-cancel"' in html
     assert "Only operators can start" not in html
 
 
@@ -90,10 +102,11 @@ def test_viewers_see_runs_and_comparisons_but_no_write_controls(client: Any, vie
     client.force_login(viewer)
     main = _main(client.get("/lab/").content.decode())
     assert "<h1>Backtesting Lab</h1>" in main
-    for control in ("lab-form", "lab-submit", "run-cancel", "csrfmiddlewaretoken"):
+    controls = ("lab-form", "lab-submit", "run-cancel", "csrfmiddlewaretoken", "lab-sweep", "sweep-cancel")
+    for control in controls:
         assert control not in main, control
-    assert "Only operators can start or cancel backtests" in main
-    for panel in ('id="runs"', 'id="run-panel"', 'id="compare-button"', 'id="compare"'):
+    assert "Only operators can start or cancel backtests and sweeps" in main
+    for panel in ('id="runs"', 'id="run-panel"', 'id="compare-button"', 'id="compare"', *SWEEP_PANELS):
         assert panel in main, panel
 
 
@@ -132,6 +145,52 @@ def test_parameter_fields_come_from_the_schema_the_api_validates_with(client: An
         assert set(profiles) == {p.value for p in RiskProfile}
         for values in profiles.values():
             validate_params(kind, values)
+
+
+def test_the_fill_options_state_the_defaults_the_api_uses(client: Any, operator: Any) -> None:
+    client.force_login(operator)
+    html = client.get("/lab/").content.decode()
+    defaults = FillSpec()
+    respect = re.search(
+        r'<input type="checkbox" id="lab-respect-limit" name="respect_limit"( checked)?', html
+    )
+    assert respect is not None and bool(respect.group(1)) is defaults.respect_limit
+    max_oi = re.search(r'<input id="lab-max-oi" name="max_oi_pct"[^>]*>', html)
+    assert max_oi is not None and "value=" not in max_oi.group(0), "empty, as the API's default (no cap)"
+    assert defaults.max_oi_pct is None
+    bounds = FillSpec.model_json_schema()["properties"]["max_oi_pct"]["anyOf"][0]
+    assert (bounds["exclusiveMinimum"], bounds["maximum"]) == (0.0, 100.0)
+    assert "Above 0, at most 100" in html
+
+
+def test_a_sweep_may_vary_the_parameters_and_the_seed_within_the_api_bounds(
+    client: Any, operator: Any
+) -> None:
+    client.force_login(operator)
+    html = client.get("/lab/").content.decode()
+    sweep = _config(html)["sweep"]
+    assert sweep["max_runs"] == MAX_RUNS
+    assert f"At most {MAX_RUNS} backtests per sweep." in html
+    seed_schema = SourceSpec.model_json_schema()["properties"]["seed"]
+    assert sweep["fields"] == {
+        "source.seed": {
+            "name": "source.seed",
+            "label": "Seed",
+            "unit": "",
+            "type": "integer",
+            "nullable": False,
+            "required": False,
+            "help": "The synthetic market's seed: each seed is another random market.",
+            "minimum": seed_schema["minimum"],
+            "maximum": seed_schema["maximum"],
+        }
+    }
+
+
+def test_viewers_get_the_sweep_description_too(client: Any, viewer: Any) -> None:
+    # They open past sweeps: the page needs to name what a sweep varied.
+    client.force_login(viewer)
+    assert _config(client.get("/lab/").content.decode())["sweep"]["fields"]["source.seed"]["label"] == "Seed"
 
 
 def test_the_page_loads_the_chart_library_from_this_server(client: Any, viewer: Any) -> None:

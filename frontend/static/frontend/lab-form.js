@@ -1,7 +1,8 @@
 // The Backtesting Lab's form (operators only): a registry strategy with its current parameters as
 // editable fields, or a strategy kind with a preset; market data, account and fill model. The API
 // checks every value; its errors appear next to the field they name ("parameters.delta_max",
-// "source.start"), the rest at the top of the form.
+// "source.start"), the rest at the top of the form. The sweep section (lab-sweep-form.js) sends
+// the same body as its base, through `lab.form`.
 (function () {
   "use strict";
   const form = document.getElementById("lab-form");
@@ -97,6 +98,7 @@
       hint.append(" ", h("button", { type: "button", class: "link", id: "lab-params-reset", onclick: resetParams, text: "Back to the strategy's values" }));
     } else hint.textContent = "Every parameter of a " + lab.words(kind) + " strategy, starting from the preset above.";
     markChanged();
+    form.dispatchEvent(new CustomEvent("lab:params-rendered", { detail: { kind: kind } }));
   }
 
   function resetParams() {
@@ -225,6 +227,12 @@
     pathField.hidden = !needsPath;
     byId("lab-data-path-hint").textContent = PATH_HINT[kind === "files" ? "files" : history] || "";
     form.querySelector('[data-field="source.seed"]').hidden = !(kind === "synthetic" && history === "generator");
+    form.dispatchEvent(new CustomEvent("lab:source-changed"));
+  }
+
+  // The market's seed matters only for a generated price history.
+  function seedApplies() {
+    return el("source_kind").value === "synthetic" && el("history").value === "generator";
   }
 
   function selectedCurrencies() {
@@ -273,7 +281,12 @@
       parameters: collectParams(),
       source: source,
       initial_balance_coin: initial,
-      fill: { price: el("fill_price").value, slippage_pct: el("fill_price").value === "mid" ? parseNumber(el("slippage_pct").value) ?? 0 : 0 },
+      fill: {
+        price: el("fill_price").value,
+        slippage_pct: el("fill_price").value === "mid" ? parseNumber(el("slippage_pct").value) ?? 0 : 0,
+        respect_limit: el("respect_limit").checked,
+        max_oi_pct: parseNumber(el("max_oi_pct").value),
+      },
       risk_free_rate: percentToDecimal(el("risk_free_rate_pct").value),
     };
     if (adhoc) {
@@ -305,7 +318,10 @@
 
   // Field names inside a message read as the form's labels ("delta_max" as "max delta").
   const NAMES = Object.assign(
-    { data_path: "data path", "source.currencies": "coins", initial_balance_coin: "coins held at the start", logic_kind: "kind" },
+    {
+      data_path: "data path", "source.currencies": "coins", "source.seed": "seed", initial_balance_coin: "coins held at the start", logic_kind: "kind",
+      max_oi_pct: "largest fill per step", respect_limit: "fill only at the limit price",
+    },
     ...Object.values(config.parameter_fields).flat().map((f) => ({ [f.name]: f.label.toLowerCase() })),
   );
   const NAME_PATTERN = new RegExp("\\b(" + Object.keys(NAMES).map((n) => n.replace(/\./g, "\\.")).join("|") + ")\\b", "g");
@@ -347,8 +363,15 @@
     return key.split(".").filter((p) => !TOP_KEYS.has(p)).map(lab.words).join(" › ");
   }
 
-  function showErrors(body) {
-    const errors = flatten(body || {}, "", {});
+  // Options: `strip` (a key prefix to drop, "base." for a sweep's base), `rewrite(message)`, and
+  // `what` ("backtest" or "sweep", for the sentence at the top).
+  function showErrors(body, options) {
+    const opts = options || {};
+    const errors = {};
+    for (const [raw, list] of Object.entries(flatten(body || {}, "", {}))) {
+      const key = opts.strip && raw.startsWith(opts.strip) ? raw.slice(opts.strip.length) : raw;
+      errors[key] = (errors[key] || []).concat(opts.rewrite ? list.map(opts.rewrite) : list);
+    }
     const loose = [];
     for (const [key, messages] of Object.entries(errors)) {
       const node = TOP_KEYS.has(key) ? null : fieldFor(key);
@@ -366,7 +389,8 @@
       if (input) input.setAttribute("aria-invalid", "true");
     }
     const first = form.querySelector(".invalid");
-    const intro = first ? "The backtest was not started: please correct the fields marked in red." : "The backtest was not started.";
+    const what = "The " + (opts.what || "backtest") + " was not started";
+    const intro = first ? what + ": please correct the fields marked in red." : what + ".";
     showTop(loose, intro);
     const target = first ? first.querySelector("input, select") : byId("lab-form-errors");
     (target || byId("lab-form-errors")).focus();
@@ -400,6 +424,17 @@
       button.disabled = false;
     }
   });
+
+  lab.form = {
+    collect: collect,
+    clearErrors: clearErrors,
+    showErrors: showErrors,
+    showTop: showTop,
+    currentKind: currentKind,
+    seedApplies: seedApplies,
+    boundsText: boundsText,
+    parseNumber: parseNumber,
+  };
 
   form.addEventListener("input", (event) => {
     if (event.target.dataset && event.target.dataset.param) markChanged();

@@ -65,10 +65,24 @@
     return parts.join(", ");
   }
 
+  // A run's fill model in three parts: the price, the limit rule, and the partial-fill cap.
+  function fillParts(fill) {
+    const f = fill || {};
+    return {
+      price: f.price === "mid" ? "Mid price less " + fmtNumber(f.slippage_pct || 0, 0, 4) + " % slippage" : "Touch (sell at the bid, buy at the ask)",
+      limit: f.respect_limit === false ? "Ignored: orders fill at that price whatever their limit" : "Respected: an order fills only at its limit price or better",
+      partial: isBlank(f.max_oi_pct) ? "None: whole orders fill" : "At most " + fmtNumber(f.max_oi_pct, 0, 4) + " % of the option's open interest per step",
+    };
+  }
+
   function fmtFill(fill) {
-    if (!fill) return "Touch (sell at the bid, buy at the ask)";
-    if (fill.price === "mid") return "Mid price less " + fmtNumber(fill.slippage_pct || 0, 0, 4) + " % slippage";
-    return "Touch (sell at the bid, buy at the ask)";
+    const f = fill || {};
+    const parts = fillParts(f);
+    return [
+      parts.price,
+      f.respect_limit === false ? "whatever the limit" : "at the limit or better",
+      isBlank(f.max_oi_pct) ? "whole orders" : "at most " + fmtNumber(f.max_oi_pct, 0, 4) + " % of open interest per step",
+    ].join(" · ");
   }
 
   function fmtPct(value, digits) {
@@ -142,8 +156,38 @@
     return line || "it stopped because of an internal error; it has been logged.";
   }
 
+  function progressOf(run) {
+    return run.progress || { done: 0, total: 0, fraction: 0, eta_seconds: null };
+  }
+
+  // A `backtest.progress` or `backtest.finished` event from the live feed as a partial run, or null.
+  function eventUpdate(detail) {
+    if (!detail || (detail.topic !== "backtest.progress" && detail.topic !== "backtest.finished")) return null;
+    const data = detail.data || {};
+    const update = { id: data.id, status: data.status, progress: { done: data.done, total: data.total, fraction: data.fraction, eta_seconds: data.eta_seconds } };
+    if (detail.topic === "backtest.finished") update.error = data.error === undefined ? null : data.error;
+    return update;
+  }
+
+  // A sweep names its runs "<sweep> [delta_max=0.2, source.seed=7]"; shown as
+  // "<sweep> (max delta 0.2, seed 7)".
+  function runName(run) {
+    const name = run.name || "";
+    const match = run.sweep && window.optionsbotLab.gridField ? name.match(/^(.*) \[(.+)\]$/) : null;
+    if (!match) return name;
+    const pairs = match[2].split(/, (?=[\w.]+=)/).map((pair) => {
+      const at = pair.indexOf("=");
+      if (at < 1) return pair;
+      const field = window.optionsbotLab.gridField(run.logic_kind, pair.slice(0, at));
+      const value = pair.slice(at + 1);
+      return field.label.toLowerCase() + " " + ({ true: "yes", false: "no", null: "never" }[value] || value.replace(/^"(.*)"$/, "$1"));
+    });
+    return match[1] + " (" + pairs.join(", ") + ")";
+  }
+
   function runTitle(run) {
-    return "#" + run.id + (run.name ? " " + run.name : "");
+    const name = runName(run);
+    return "#" + run.id + (name ? " " + name : "");
   }
 
   function strategyText(run) {
@@ -159,6 +203,9 @@
     fmtPeriod,
     fmtStep,
     fmtFill,
+    fillParts,
+    progressOf,
+    eventUpdate,
     fmtPct,
     fmtRatio,
     fmtSignedUsd,

@@ -149,21 +149,38 @@
     return entries.map(([c, v]) => fmtCoin(v, c)).join(", ");
   }
 
+  // Which calibrated parameters priced a synthetic run (the Calibration tab's sets), per coin.
+  function calibrationText(run) {
+    if (!run.source || run.source.kind !== "synthetic") return "Recorded prices (not re-priced)";
+    const used = Object.entries(run.calibration || {}).sort().map(([coin, entry]) => coin + ": calibrated set #" + entry.set_id);
+    return used.length ? used.join(", ") : "The generator's default parameters (no calibrated set in use)";
+  }
+
   function renderSummary(node, run) {
     const took = run.started_at && run.finished_at ? (new Date(run.finished_at) - new Date(run.started_at)) / 1000 : null;
+    const fills = lab.fillParts(run.fill);
     const rows = [
       ["Strategy", lab.strategyText(run) + (run.strategy ? " · " + lab.words(run.logic_kind) : "")],
       ["Market data", lab.describeSourceLong(run.source, run.seed)],
       ["Period (UTC)", lab.fmtPeriod(run.source)],
+      ["Synthetic prices", calibrationText(run)],
       ["Coins at the start", coinsText(run.initial_balance_coin)],
-      ["Fills", lab.fmtFill(run.fill)],
+      ["Fill price", fills.price],
+      ["Limit price", fills.limit],
+      ["Partial fills", fills.partial],
       ["Risk-free rate", lab.fmtPct((run.risk_free_rate || 0) * 100, 4) + " a year"],
       ["Started by", (run.created_by || "—") + ", " + fmtTime(run.created_at)],
     ];
     if (run.finished_at) rows.push(["Finished", fmtTime(run.finished_at) + (took !== null ? " (took " + window.optionsbotUI.fmtDuration(took * 1000) + ")" : "")]);
+    if (run.sweep) {
+      rows.push(["Part of", h("button", {
+        type: "button", class: "link", text: "sweep #" + run.sweep,
+        onclick: () => document.dispatchEvent(new CustomEvent("lab:open-sweep", { detail: { id: run.sweep } })),
+      })]);
+    }
     const params = Object.entries(run.parameters || {});
     fill(node, [
-      h("dl", { class: "summary" }, rows.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
+      h("dl", { class: "summary", "data-testid": "run-summary" }, rows.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", {}, v)])),
       params.length ? h("details", { class: "params-used" }, [
         h("summary", { text: "Parameters used (" + params.length + ")" }),
         h("dl", { class: "kv" }, params.flatMap(([name, value]) => {
@@ -172,6 +189,79 @@
         })),
       ]) : null,
     ]);
+  }
+
+  // --- What a sweep varies: a parameter, or a field of the market such as "source.seed" ---------
+
+  function gridField(kind, key) {
+    const extra = lab.config.sweep.fields[key];
+    if (extra) return extra;
+    const name = String(key).replace(/^parameters\./, "");
+    return name.includes(".") ? { name: key, label: lab.words(name.split(".").pop()), unit: "" } : paramField(kind, name);
+  }
+
+  function fmtGridValue(field, value) {
+    if (field.name === "source.seed") return String(value);
+    return fmtParam(field, value);
+  }
+
+  // "Max delta 0.15 · Seed 1": one run's values of a sweep's grid keys.
+  function gridValuesText(run, keys) {
+    return keys.map((key) => {
+      const field = gridField(run.logic_kind, key);
+      return field.label + " " + fmtGridValue(field, gridValueOf(run, key));
+    }).join(" · ");
+  }
+
+  function gridValueOf(run, key) {
+    if (key === "source.seed") return run.source && run.source.seed !== undefined ? run.source.seed : run.seed;
+    const path = key.includes(".") ? key.split(".") : ["parameters", key];
+    let node = run;
+    for (const part of path) node = node && typeof node === "object" ? node[part] : undefined;
+    return node;
+  }
+
+  // --- Cells of the run tables: status with progress, results per coin and in USD -------------
+
+  function statusCell(run) {
+    const p = lab.progressOf(run);
+    const text = run.status === "running" && p.total ? lab.statusText(run.status) + " " + Math.round((p.fraction || 0) * 100) + " %" : lab.statusText(run.status);
+    return badge(text, lab.statusKind(run.status));
+  }
+
+  // One line per coin, in that coin, then the whole run in US dollars (grey).
+  function perCoin(metrics, key, format) {
+    if (!metrics || !metrics.currencies) return [];
+    return Object.keys(metrics.currencies).sort().map((c) => {
+      const value = (metrics.currencies[c].coin || {})[key];
+      return h("div", { class: key.startsWith("net_profit") ? signClass(value) : "", title: "in " + c, text: format(value, c) });
+    });
+  }
+
+  function usdLine(metrics, key, format) {
+    const total = metrics && metrics.total_usd;
+    if (!total || !(key in total)) return null;
+    return h("div", { class: "muted", title: "whole run, in US dollars", text: format(total[key]) });
+  }
+
+  function figures(run, coinKey, coinFormat, usdKey, usdFormat) {
+    if (!run.metrics) return h("span", { class: "muted", text: "—" });
+    return [].concat(perCoin(run.metrics, coinKey, coinFormat), [usdLine(run.metrics, usdKey, usdFormat)]);
+  }
+
+  // Net profit, Sharpe and max drawdown: the columns of the run tables.
+  function resultCells(run) {
+    return [
+      h("td", { class: "num" }, figures(run, "net_profit_coin", lab.fmtSignedCoin, "net_profit_usd", lab.fmtSignedUsd)),
+      h("td", { class: "num" }, figures(run, "sharpe", (v, c) => lab.fmtRatio(v) + " " + c, "sharpe", (v) => lab.fmtRatio(v) + " USD")),
+      h("td", { class: "num" }, figures(run, "max_drawdown_pct", (v, c) => lab.fmtPct(v) + " " + c, "max_drawdown_pct", (v) => lab.fmtPct(v) + " USD")),
+    ];
+  }
+
+  function whenCell(iso) {
+    if (!iso) return "—";
+    const text = lab.fmtTime(iso);
+    return [text.slice(0, 10), h("div", { class: "muted", text: text.slice(11) })];
   }
 
   // --- Trades and fills -------------------------------------------------------------------------
@@ -354,5 +444,12 @@
     renderTrades: renderTrades,
     paramField: paramField,
     fmtParam: fmtParam,
+    gridField: gridField,
+    fmtGridValue: fmtGridValue,
+    gridValueOf: gridValueOf,
+    gridValuesText: gridValuesText,
+    statusCell: statusCell,
+    resultCells: resultCells,
+    whenCell: whenCell,
   });
 })();

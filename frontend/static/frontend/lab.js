@@ -1,10 +1,10 @@
 // The Backtesting Lab: the open run (live progress over the dashboard feed, or polled every 2 s
 // while the feed is down; cancel; results once finished), the list of past runs, and the
-// side-by-side comparison of the runs ticked there.
+// side-by-side comparison of the runs ticked there (the table itself is lab-compare.js).
 (function () {
   "use strict";
   if (!document.getElementById("run-panel")) return;
-  const { isBlank, fmtClock, fmtNumber, h, fill, byId, tableBody, badge, ApiError, getJson, postJson, errorText } = window.optionsbotUI;
+  const { fmtClock, fmtNumber, h, fill, byId, tableBody, badge, ApiError, getJson, postJson, errorText } = window.optionsbotUI;
   const lab = window.optionsbotLab;
 
   const API = {
@@ -13,7 +13,6 @@
     equity: (id) => "/api/backtests/" + id + "/equity/",
     trades: (id) => "/api/backtests/" + id + "/trades/",
     cancel: (id) => "/api/backtests/" + id + "/cancel/",
-    metrics: "/api/backtests/metrics/",
     compare: "/api/backtests/compare/",
   };
   const POLL_MS = 2000;
@@ -26,7 +25,6 @@
   let runsLimit = RUNS_PAGE;
   let runsById = {};
   const ticked = new Set();
-  let metricDefs = null;
 
   function apiProblem(error) {
     if (error instanceof ApiError && error.status === 404) return "The backtest service did not answer (not found). It may not be installed on this server yet.";
@@ -43,16 +41,6 @@
     box.hidden = false;
   }
 
-  function definitions() {
-    if (!metricDefs) {
-      metricDefs = getJson(API.metrics).then((body) => body.metrics).catch((error) => {
-        metricDefs = null;
-        throw error;
-      });
-    }
-    return metricDefs;
-  }
-
   function feedOpen() {
     const status = byId("live-status");
     return !!status && status.dataset.state === "open";
@@ -60,9 +48,7 @@
 
   // --- The open run: header, progress, cancel ---------------------------------------------------
 
-  function progressOf(run) {
-    return run.progress || { done: 0, total: 0, fraction: 0, eta_seconds: null };
-  }
+  const progressOf = lab.progressOf;
 
   function renderProgress(run) {
     const box = byId("run-progress");
@@ -167,7 +153,7 @@
     fill(byId("charts-note"), "Loading the equity curve…");
     let defs, equity, trades;
     try {
-      [defs, equity, trades] = await Promise.all([definitions(), getJson(API.equity(run.id)), getJson(API.trades(run.id))]);
+      [defs, equity, trades] = await Promise.all([lab.metricDefinitions(), getJson(API.equity(run.id)), getJson(API.trades(run.id))]);
     } catch (error) {
       resultsFor = null;
       byId("run-error").textContent = "The results could not be loaded: " + apiProblem(error);
@@ -220,10 +206,9 @@
 
   document.addEventListener("optionsbot:event", (event) => {
     const detail = event.detail || {};
-    if (detail.topic !== "backtest.progress" && detail.topic !== "backtest.finished") return;
+    const update = lab.eventUpdate(detail);
+    if (!update) return;
     const data = detail.data || {};
-    const update = { id: data.id, status: data.status, progress: { done: data.done, total: data.total, fraction: data.fraction, eta_seconds: data.eta_seconds } };
-    if (detail.topic === "backtest.finished") update.error = data.error === undefined ? null : data.error;
     updateRow(update);
     if (current && data.id === current.id) {
       if (detail.topic === "backtest.finished") {
@@ -258,6 +243,10 @@
     }
   }, POLL_MS);
 
+  document.addEventListener("lab:open-run", (event) => {
+    showRun(event.detail.id, { scroll: true });
+  });
+
   document.addEventListener("lab:run-created", (event) => {
     const run = event.detail;
     runsById[run.id] = run;
@@ -267,37 +256,7 @@
 
   // --- Past runs -------------------------------------------------------------------------------
 
-  // One line per coin, in that coin, then the whole run in US dollars (grey).
-  function perCoin(metrics, key, format) {
-    if (!metrics || !metrics.currencies) return [];
-    return Object.keys(metrics.currencies).sort().map((c) => {
-      const value = (metrics.currencies[c].coin || {})[key];
-      return h("div", { class: key.startsWith("net_profit") ? window.optionsbotUI.signClass(value) : "", title: "in " + c, text: format(value, c) });
-    });
-  }
-
-  function usdLine(metrics, key, format) {
-    const total = metrics && metrics.total_usd;
-    if (!total || !(key in total)) return null;
-    return h("div", { class: "muted", title: "whole run, in US dollars", text: format(total[key]) });
-  }
-
-  function figures(run, coinKey, coinFormat, usdKey, usdFormat) {
-    if (!run.metrics) return h("span", { class: "muted", text: "—" });
-    return [].concat(perCoin(run.metrics, coinKey, coinFormat), [usdLine(run.metrics, usdKey, usdFormat)]);
-  }
-
-  function whenCell(iso) {
-    if (!iso) return "—";
-    const text = lab.fmtTime(iso);
-    return [text.slice(0, 10), h("div", { class: "muted", text: text.slice(11) })];
-  }
-
-  function statusCell(run) {
-    const p = progressOf(run);
-    const text = run.status === "running" && p.total ? lab.statusText(run.status) + " " + Math.round((p.fraction || 0) * 100) + " %" : lab.statusText(run.status);
-    return badge(text, lab.statusKind(run.status));
-  }
+  const statusCell = lab.statusCell;
 
   function runRow(run) {
     const box = h("input", {
@@ -306,15 +265,19 @@
     });
     return h("tr", { "data-run": run.id, class: current && current.id === run.id ? "open" : null }, [
       h("td", {}, box),
-      h("td", {}, h("button", { type: "button", class: "link", onclick: () => showRun(run.id, { scroll: true }), text: lab.runTitle(run) })),
+      h("td", {}, [
+        h("button", { type: "button", class: "link", onclick: () => showRun(run.id, { scroll: true }), text: lab.runTitle(run) }),
+        run.sweep ? h("div", { class: "muted" }, ["in ", h("button", {
+          type: "button", class: "link", text: "sweep #" + run.sweep,
+          onclick: () => document.dispatchEvent(new CustomEvent("lab:open-sweep", { detail: { id: run.sweep } })),
+        })]) : null,
+      ]),
       h("td", { "data-cell": "status" }, statusCell(run)),
       h("td", { text: lab.strategyText(run) }),
       h("td", { text: lab.describeSource(run.source) }),
       h("td", { class: "nowrap" }, [lab.fmtDate(run.source && run.source.start), h("div", { text: "→ " + lab.fmtDate(run.source && run.source.end) })]),
-      h("td", { class: "num" }, figures(run, "net_profit_coin", lab.fmtSignedCoin, "net_profit_usd", lab.fmtSignedUsd)),
-      h("td", { class: "num" }, figures(run, "sharpe", (v, c) => lab.fmtRatio(v) + " " + c, "sharpe", (v) => lab.fmtRatio(v) + " USD")),
-      h("td", { class: "num" }, figures(run, "max_drawdown_pct", (v, c) => lab.fmtPct(v) + " " + c, "max_drawdown_pct", (v) => lab.fmtPct(v) + " USD")),
-      h("td", { class: "when" }, whenCell(run.started_at || run.created_at)),
+      ...lab.resultCells(run),
+      h("td", { class: "when" }, lab.whenCell(run.started_at || run.created_at)),
     ]);
   }
 
@@ -375,85 +338,8 @@
     byId("compare-count").textContent = n < 2 ? "Tick at least two backtests." : n > 12 ? "At most 12 at once." : n + " ticked.";
   }
 
-  function compareBases(runs) {
-    const currencies = Array.from(new Set(runs.flatMap((r) => Object.keys((r.metrics && r.metrics.currencies) || {})))).sort();
-    const bases = [];
-    for (const c of currencies) {
-      bases.push({ id: c + ":coin", label: c + ", in " + c });
-      bases.push({ id: c + ":usd", label: c + ", in USD" });
-    }
-    bases.push({ id: "total", label: "Whole run, in USD" });
-    return bases;
-  }
-
-  function baseFor(run, id) {
-    if (!run.metrics) return null;
-    return lab.metricBases(run.metrics, true).find((b) => b.id === id) || null;
-  }
-
-  function settingRows(runs) {
-    const rows = [
-      ["Strategy", (r) => lab.strategyText(r)],
-      ["Status", (r) => lab.statusText(r.status)],
-      ["Market data", (r) => lab.describeSourceLong(r.source, r.source && r.source.seed)],
-      ["Period (UTC)", (r) => lab.fmtPeriod(r.source)],
-    ];
-    const names = Array.from(new Set(runs.flatMap((r) => Object.keys(r.parameters || {}))));
-    for (const name of names) {
-      const kind = (runs.find((r) => r.parameters && name in r.parameters) || {}).logic_kind;
-      const field = lab.paramField(kind, name);
-      rows.push([field.label, (r) => (r.parameters && name in r.parameters ? lab.fmtParam(field, r.parameters[name]) : "—"), field.help]);
-    }
-    return rows.map(([label, value, help]) => {
-      const values = runs.map(value);
-      const differs = new Set(values).size > 1;
-      return h("tr", { class: differs ? "differs" : null }, [
-        h("th", { scope: "row" }, [h("span", { class: help ? "has-help" : null, title: help || null, text: label }), differs ? h("span", { class: "pill pill-warn", text: "differs" }) : null]),
-      ].concat(values.map((v) => h("td", { text: v }))));
-    });
-  }
-
   function renderCompare() {
-    const table = byId("compare");
-    const runs = compared;
-    const basisId = byId("compare-basis").value;
-    const basisLabel = byId("compare-basis").selectedOptions[0] ? byId("compare-basis").selectedOptions[0].text : "";
-    fill(table.tHead, h("tr", {}, [h("th", { scope: "col", text: "" })].concat(runs.map((r) => h("th", { scope: "col", class: "num", "data-run": r.id }, [
-      lab.runTitle(r), h("div", { class: "muted", text: lab.strategyText(r) }),
-    ])))));
-    const body = [h("tr", { class: "group" }, h("th", { scope: "colgroup", colspan: runs.length + 1, text: "Settings" }))].concat(settingRows(runs));
-    definitions().then((defs) => {
-      const rows = lab.metricRows(defs);
-      for (const [group, title] of lab.GROUPS) {
-        const lines = [];
-        for (const row of rows.filter((r) => r.group === group)) {
-          const cells = runs.map((r) => {
-            const base = baseFor(r, basisId);
-            return base ? { cell: base.cell(row), money: base.money } : { cell: null, money: "USD" };
-          });
-          if (!cells.some((c) => c.cell)) continue;
-          const numbers = cells.map((c) => (c.cell && !isBlank(c.cell.value) ? Number(c.cell.value) : null));
-          const known = numbers.filter((n) => n !== null);
-          let best = null;
-          if (row.better !== null && row.better !== undefined && known.length >= 2 && new Set(known).size > 1) {
-            best = row.better ? Math.max(...known) : Math.min(...known);
-          }
-          lines.push(h("tr", { "data-metric": row.base }, [
-            h("th", { scope: "row" }, h("span", { class: "has-help", title: row.help + (row.better === null ? "" : row.better ? " Higher is better." : " Lower is better."), text: row.label })),
-          ].concat(cells.map((c, i) => {
-            const isBest = best !== null && numbers[i] === best;
-            return h("td", { class: "num" + (isBest ? " best" : ""), title: isBest ? "best of these backtests" : null }, [
-              lab.metricValue(c.cell, c.money),
-              isBest ? h("span", { class: "sr-only", text: " (best)" }) : null,
-            ]);
-          }))));
-        }
-        if (lines.length) body.push(h("tr", { class: "group" }, h("th", { scope: "colgroup", colspan: runs.length + 1, text: title + " · " + basisLabel })), ...lines);
-      }
-      fill(table.tBodies[0], body);
-    }).catch((error) => {
-      fill(table.tBodies[0], body.concat(h("tr", {}, h("td", { colspan: runs.length + 1, class: "error", text: "The metric definitions could not be loaded: " + apiProblem(error) }))));
-    });
+    lab.renderComparison(byId("compare"), compared, { basis: byId("compare-basis"), problem: apiProblem });
   }
 
   byId("compare-button").addEventListener("click", async () => {
@@ -470,12 +356,7 @@
       fill(byId("compare").tBodies[0], h("tr", {}, h("td", { class: "error", text: "Could not compare: " + detail })));
       return;
     }
-    const select = byId("compare-basis");
-    const previous = select.value;
-    const bases = compareBases(compared);
-    fill(select, bases.map((b) => h("option", { value: b.id, text: b.label })));
-    const common = bases.find((b) => b.id.endsWith(":coin") && compared.every((r) => r.metrics && r.metrics.currencies && b.id.split(":")[0] in r.metrics.currencies));
-    select.value = bases.some((b) => b.id === previous) ? previous : (common || bases[bases.length - 1]).id;
+    lab.chooseBasis(byId("compare-basis"), compared);
     renderCompare();
     panel.scrollIntoView({ block: "start", behavior: "smooth" });
   });

@@ -28,11 +28,16 @@ from trading.quant.implied_vol import implied_vol
 from trading.quant.instruments import format_expiry_code, format_strike, listed_expiries, strike_grid
 from trading.quant.synthetic.config import SyntheticChainConfig
 from trading.quant.synthetic.surface import (
+    anchor_with_memory,
     half_spread_coin,
+    long_run_vol_level,
     round_to_tick,
+    ssvi_implied_vol,
     ssvi_raw_params,
     term_structure_atm_vol,
     tick_size,
+    trailing_log_memory,
+    weekend_variance_factor,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -231,22 +236,30 @@ def _step_state(
         anchor = dvol / 100.0 * cfg.dvol_scale
     else:
         anchor = np.where(np.isfinite(rv), rv * cfg.vrp_factor, cfg.fallback_vol)
+    memory = None
+    if cfg.long_run_memory_days is not None:  # of the noise-free anchor, warm-up fallback left out
+        known = anchor if dvol is not None else np.where(np.isfinite(rv), anchor, np.nan)
+        memory = trailing_log_memory(ts_ns, known, ts_ns, halflife_days=cfg.long_run_memory_days)
+        anchor = anchor_with_memory(anchor, memory, cfg)
     hl_steps = cfg.iv_noise_halflife_hours * 3.6e12 / step_ns
     anchor = np.clip(
         anchor * np.exp(_ou(rng, n, cfg.iv_noise, 0.5 ** (1.0 / hl_steps))), cfg.iv_min, cfg.iv_max
     )
     if cfg.long_run_vol is not None:
         long_run = np.full(n, cfg.long_run_vol)
+    elif memory is not None:
+        long_run = np.where(np.isfinite(memory), cfg.long_run_memory_ratio * memory, anchor)
     else:
         slow = trailing_realized_vol(
             ts_ns, spot, window_days=cfg.long_run_rv_days, min_returns=cfg.rv_min_returns
         )
         long_run = np.where(np.isfinite(slow), slow * cfg.vrp_factor, anchor)
+    long_run = long_run_vol_level(long_run, anchor, cfg)
     hl_steps = cfg.basis_halflife_hours * 3.6e12 / step_ns
     basis = cfg.basis_annual + _ou(rng, n, cfg.basis_noise, 0.5 ** (1.0 / hl_steps))
     back = _trailing(ts_ns, int(cfg.skew_momentum_days * _NS_PER_DAY))
     skew_shift = np.clip(cfg.skew_momentum_beta * np.log(spot / spot[back]), -0.2, 0.2)
-    return _StepState(ts_ns, spot, rv, anchor, np.clip(long_run, cfg.iv_min, cfg.iv_max), basis, skew_shift)
+    return _StepState(ts_ns, spot, rv, anchor, long_run, basis, skew_shift)
 
 
 class _Names:
@@ -335,6 +348,8 @@ def _price_batch(
     ps = np.repeat(steps, expiries.size)
     t_pair = (np.tile(expiries, steps.size) - st.ts_ns[ps]) / _NS_PER_YEAR
     atm_pair = term_structure_atm_vol(t_pair, anchor_vol=st.anchor[ps], long_run_vol=st.long_run[ps], cfg=cfg)
+    if cfg.weekend_variance_weight != 1.0:
+        atm_pair = atm_pair * weekend_variance_factor(st.ts_ns[ps], np.tile(expiries, steps.size), cfg)
     params_pair = ssvi_raw_params(t_pair, atm_pair, st.skew_shift[ps], cfg)
     fwd_pair = st.spot[ps] * np.exp(st.basis[ps] * t_pair)
     pair = (np.arange(steps.size)[:, None] * expiries.size + exp_code[None, :]).ravel()
@@ -345,9 +360,7 @@ def _price_batch(
     is_call = np.tile(c_i, steps.size)
     t, fwd, atm, p = t_pair[pair], fwd_pair[pair], atm_pair[pair], params_pair[pair]
     k = np.log(strike / fwd)
-    x = k - p[:, 3]
-    w = p[:, 0] + p[:, 1] * (p[:, 2] * x + np.sqrt(x * x + p[:, 4] ** 2))
-    iv = np.clip(np.sqrt(np.maximum(w, 0.0) / t), cfg.iv_min, cfg.iv_max)
+    iv = ssvi_implied_vol(k, t, p, cfg)
     g = black76.price_and_greeks(fwd, strike, t, iv, is_call, backend="numba")
     mark = g.price_coin
     z = k / (atm * np.sqrt(t))

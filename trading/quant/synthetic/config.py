@@ -49,7 +49,10 @@ class SyntheticChainConfig(BaseModel):
     Terms: z = k / (sigma_atm·√T) is moneyness in standard deviations (k = ln(K/F)); "normalised
     skew" is ∂sigma/∂k·√T and "normalised curvature" ∂²sigma/∂k²·T at the money, which stay roughly
     constant across expiries on Deribit; each interpolates from its short to its long value as
-    1 - exp(-DTE / tau_days).
+    1 - exp(-DTE / tau_days). Optional refinements, all off by default: a far level that
+    remembers the anchor (``long_run_memory_days``), an anchor pulled towards that memory, a far
+    level that follows the anchor in part, quieter weekends, and a smile that steepens as the
+    ATM vol falls (``smile_vol_power``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -74,13 +77,42 @@ class SyntheticChainConfig(BaseModel):
     # term structure: mean-reverting variance (average variance to T)
     term_ref_days: float = Field(default=30.0, gt=0.0, description="tenor the anchor applies to, days")
     long_run_vol: float | None = Field(
-        default=None, gt=0.0, le=5.0, description="ATM vol far out; None = slow RV * vrp"
+        default=None,
+        gt=0.0,
+        le=5.0,
+        description="ATM vol far out; None = the anchor's memory if set, else slow RV * vrp",
     )
     long_run_rv_days: float = Field(
         default=180.0, gt=0.0, description="window of that slow realised vol, days"
     )
     term_mean_reversion: float = Field(
         default=4.0, ge=0.0, le=500.0, description="κ of the variance, per year"
+    )
+    long_run_memory_days: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="half-life of the anchor's memory (a time-EWMA of ln anchor, noise-free), days; "
+        "None = no memory",
+    )
+    anchor_memory_weight: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="w: the 30-day anchor becomes anchor^(1-w) * memory^w (smooths a noisy realised "
+        "vol); needs long_run_memory_days",
+    )
+    long_run_memory_ratio: float = Field(
+        default=1.0, gt=0.0, le=5.0, description="far ATM vol / the anchor's memory (with a memory)"
+    )
+    long_run_anchor_weight: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="b: the far ATM vol is (that level)^(1-b) * anchor^b"
+    )
+    weekend_variance_weight: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="variance rate on Saturday and Sunday (UTC) relative to a week's average; "
+        "weekdays get (7 - 2 * this)/5, so a whole week is unchanged; 1 = no weekend effect",
     )
 
     # smile (SSVI slices matched to ATM level, skew and curvature)
@@ -98,6 +130,10 @@ class SyntheticChainConfig(BaseModel):
         default=0.22, gt=0.0, le=5.0, description="normalised ATM curvature for long DTE"
     )
     curvature_tau_days: float = Field(default=60.0, gt=0.0, description="days over which curvature moves")
+    smile_vol_power: float = Field(
+        default=0.0, ge=-2.0, le=3.0, description="skew and curvature * (smile_vol_ref / ATM vol)^this"
+    )
+    smile_vol_ref: float = Field(default=0.5, gt=0.0, le=5.0, description="ATM vol at which that factor is 1")
     iv_min: float = Field(default=0.05, gt=0.0, description="floor on any IV, decimal")
     iv_max: float = Field(default=5.0, gt=0.0, description="cap on any IV, decimal")
 
@@ -133,4 +169,6 @@ class SyntheticChainConfig(BaseModel):
     def _check(self) -> Self:
         if self.iv_min >= self.iv_max:
             raise ValueError("iv_min must be below iv_max")
+        if self.anchor_memory_weight > 0.0 and self.long_run_memory_days is None:
+            raise ValueError("anchor_memory_weight needs long_run_memory_days (the memory's half-life)")
         return self

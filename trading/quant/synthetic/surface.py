@@ -74,6 +74,96 @@ def term_structure_atm_vol(
     return np.clip(np.sqrt(vbar), cfg.iv_min, cfg.iv_max)
 
 
+def ewma_log_level(times_ns: npt.ArrayLike, values: npt.ArrayLike, *, halflife_days: float) -> FloatArray:
+    """Geometric time-EWMA of positive ``values`` observed at increasing ``times_ns`` (UTC ns):
+    m_i = exp(a_i·ln m_{i-1} + (1 - a_i)·ln x_i), a_i = 2^(-Δt_i / half-life), m_0 = x_0.
+    Uneven spacing is handled; the result has the values' units."""
+    t = np.asarray(times_ns, dtype=np.int64)
+    x = np.log(np.asarray(values, dtype=np.float64))
+    out = np.empty_like(x)
+    if x.size == 0:
+        return out
+    decay = np.exp2(-np.diff(t) / (halflife_days * 86_400e9))
+    level = float(x[0])
+    out[0] = level
+    for i, a in enumerate(decay.tolist(), start=1):
+        level = a * level + (1.0 - a) * float(x[i])
+        out[i] = level
+    return np.exp(out)
+
+
+def trailing_log_memory(
+    times_ns: npt.ArrayLike, values: npt.ArrayLike, query_ns: npt.ArrayLike, *, halflife_days: float
+) -> FloatArray:
+    """:func:`ewma_log_level` of the finite, positive ``values`` as of each query time (its value at
+    the last observation at or before it; NaN before the first)."""
+    t = np.asarray(times_ns, dtype=np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    q = np.asarray(query_ns, dtype=np.int64)
+    ok = np.isfinite(v) & (v > 0)
+    if not ok.any():
+        return np.full(q.shape, np.nan)
+    level = ewma_log_level(t[ok], v[ok], halflife_days=halflife_days)
+    pos = np.searchsorted(t[ok], q, side="right") - 1
+    return np.where(pos >= 0, level[np.maximum(pos, 0)], np.nan)
+
+
+def anchor_with_memory(
+    anchor_vol: npt.ArrayLike, memory_vol: npt.ArrayLike, cfg: SyntheticChainConfig
+) -> FloatArray:
+    """The 30-day anchor pulled towards its memory: anchor^(1-w)·memory^w with
+    w = ``anchor_memory_weight`` (unchanged where the memory is unknown, or w = 0)."""
+    a = np.asarray(anchor_vol, dtype=np.float64)
+    m = np.asarray(memory_vol, dtype=np.float64)
+    g = cfg.anchor_memory_weight
+    if g == 0.0:
+        return a
+    return np.where(np.isfinite(m), a ** (1.0 - g) * np.where(np.isfinite(m), m, 1.0) ** g, a)
+
+
+def long_run_vol_level(
+    base_vol: npt.ArrayLike, anchor_vol: npt.ArrayLike, cfg: SyntheticChainConfig
+) -> FloatArray:
+    """Long-run ATM vol (decimal): ``base_vol`` (``long_run_vol``, the anchor's memory or slow
+    realised vol · VRP) moved towards the current 30-day anchor: base^(1-β)·anchor^β, with
+    β = ``long_run_anchor_weight`` (0: the base alone)."""
+    base = np.asarray(base_vol, dtype=np.float64)
+    beta = cfg.long_run_anchor_weight
+    if beta != 0.0:
+        base = base ** (1.0 - beta) * np.asarray(anchor_vol, dtype=np.float64) ** beta
+    return np.clip(base, cfg.iv_min, cfg.iv_max)
+
+
+_NS_PER_DAY = 86_400 * 10**9
+_EPOCH_MONDAY_OFFSET_DAYS = 3.0  # 1970-01-01 was a Thursday: +3 days counts from a Monday 00:00
+
+
+def _variance_days(ns: npt.NDArray[np.int64], weekend_weight: float) -> FloatArray:
+    """Variance-weighted days since a Monday 00:00 UTC: weekdays count (7 - 2w)/5, weekends w."""
+    u = ns / _NS_PER_DAY + _EPOCH_MONDAY_OFFSET_DAYS
+    weeks = np.floor(u / 7.0)
+    r = u - 7.0 * weeks
+    weekday = (7.0 - 2.0 * weekend_weight) / 5.0
+    return 7.0 * weeks + weekday * np.minimum(r, 5.0) + weekend_weight * np.maximum(r - 5.0, 0.0)
+
+
+def weekend_variance_factor(
+    start_ns: npt.ArrayLike, end_ns: npt.ArrayLike, cfg: SyntheticChainConfig
+) -> FloatArray:
+    """sqrt(variance time / calendar time) between ``start_ns`` and ``end_ns`` (UTC ns): the ATM vol
+    multiplier of an option over that span when weekends carry ``weekend_variance_weight`` of the
+    average variance rate (1 everywhere when that weight is 1)."""
+    a = np.asarray(start_ns, dtype=np.int64)
+    b = np.asarray(end_ns, dtype=np.int64)
+    w = cfg.weekend_variance_weight
+    if w == 1.0:
+        return np.ones(np.broadcast(a, b).shape)
+    calendar = (b - a) / _NS_PER_DAY
+    variance = _variance_days(b, w) - _variance_days(a, w)
+    safe = calendar > 1e-9
+    return np.where(safe, np.sqrt(np.maximum(variance, 0.0) / np.where(safe, calendar, 1.0)), 1.0)
+
+
 def _ramp(t_days: FloatArray, short: float, long: float, tau_days: float) -> FloatArray:
     return short + (long - short) * (-np.expm1(-t_days / tau_days))
 
@@ -83,6 +173,9 @@ def ssvi_raw_params(
 ) -> FloatArray:
     """Raw-SVI (a, b, rho, m, sigma) of the SSVI slice matching ATM level, skew and curvature.
 
+    Skew and curvature move from their short to their long values with DTE and, when
+    ``smile_vol_power`` is not 0, scale with (smile_vol_ref / sigma_atm)^smile_vol_power; the skew
+    then shifts by ``skew_shift``.
     SSVI: w(k) = θ/2·(1 + rhoφk + sqrt((φk + rho)² + 1 - rho²)) with θ = sigma_atm²·T. Its ATM derivatives
     give rhoφ = 2S/sigma_atm and φ² = 4(sigma_atm·C + 2S²)/sigma_atm², with S = skew_norm/√T and
     C = curvature_norm/T. φ is capped so that θφ(1 + |rho|) ≤ 4·0.98 and θφ²(1 + |rho|) ≤ 4·0.98
@@ -92,8 +185,13 @@ def ssvi_raw_params(
     sig = np.asarray(atm_vol, dtype=np.float64)
     t_days = t * 365.0
     shift = np.asarray(skew_shift, dtype=np.float64)
-    skew = np.clip(_ramp(t_days, cfg.skew_short, cfg.skew_long, cfg.skew_tau_days) + shift, -1.0, 1.0)
+    skew = _ramp(t_days, cfg.skew_short, cfg.skew_long, cfg.skew_tau_days)
     curv = _ramp(t_days, cfg.curvature_short, cfg.curvature_long, cfg.curvature_tau_days)
+    if cfg.smile_vol_power != 0.0:  # lower vol, steeper normalised smile (and the reverse)
+        scale = (cfg.smile_vol_ref / sig) ** cfg.smile_vol_power
+        skew = skew * scale
+        curv = curv * scale
+    skew = np.clip(skew + shift, -1.0, 1.0)
     s_atm = skew / np.sqrt(t)
     c_atm = curv / t
     theta = sig * sig * t
@@ -105,6 +203,21 @@ def ssvi_raw_params(
     return np.stack(
         [0.5 * theta * (1.0 - rho * rho), 0.5 * theta * phi, rho, -rho / phi, root / phi], axis=-1
     )
+
+
+def ssvi_implied_vol(
+    log_moneyness: npt.ArrayLike, t_years: npt.ArrayLike, raw_params: npt.ArrayLike, cfg: SyntheticChainConfig
+) -> FloatArray:
+    """IV (decimal) at k = ln(K/F) of the raw-SVI slices from :func:`ssvi_raw_params` (one row each).
+
+    w(k) = a + b·(rho·(k - m) + sqrt((k - m)² + sigma²)), IV = sqrt(w / T) within [iv_min, iv_max].
+    """
+    k = np.asarray(log_moneyness, dtype=np.float64)
+    t = np.maximum(np.asarray(t_years, dtype=np.float64), 1e-8)
+    p = np.asarray(raw_params, dtype=np.float64)
+    x = k - p[..., 3]
+    w = p[..., 0] + p[..., 1] * (p[..., 2] * x + np.sqrt(x * x + p[..., 4] ** 2))
+    return np.clip(np.sqrt(np.maximum(w, 0.0) / t), cfg.iv_min, cfg.iv_max)
 
 
 def half_spread_coin(
