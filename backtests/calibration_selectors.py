@@ -12,6 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from backtests.calibration import CalibrationParams
 from backtests.calibration_runner import InUse
 from backtests.calibration_spec import CalibrationSource, CalibrationSpec
+from backtests.jobs import job_run_get, job_run_list
 from backtests.models import CalibrationParamSet, CalibrationRun
 from backtests.sources.spec import SourceKind, SourceSpec
 
@@ -20,14 +21,11 @@ SCHEDULE_TASK = "backtests.tasks.calibrate_daily"
 
 def calibration_run_list(*, status: str | None = None) -> QuerySet[CalibrationRun]:
     """Runs, newest first, without their full reports."""
-    qs = CalibrationRun.objects.defer("report").select_related("created_by")
-    if status:
-        qs = qs.filter(status=status)
-    return qs.order_by("-created_at", "-id")
+    return job_run_list(CalibrationRun, deferred=("report",), status=status)
 
 
 def calibration_run_get(*, run_id: int) -> CalibrationRun | None:
-    return CalibrationRun.objects.select_related("created_by").filter(pk=run_id).first()
+    return job_run_get(CalibrationRun, run_id=run_id)
 
 
 def calibration_run_spec(*, run: CalibrationRun) -> CalibrationSpec:

@@ -1,11 +1,12 @@
 """Writes for calibration runs: create, execute (the Celery task's body), cancel, the daily schedule
 and dead workers.
 
-A run's status moves like a backtest's (``backtests.services.TRANSITIONS``), each by a
-compare-and-set update. While running, the worker writes its stage (``progress_note``), reads the
+A run is a job like a backtest (:mod:`backtests.jobs`: compare-and-set transitions, cancelling,
+failing runs whose worker died). While running, the worker writes its stage (``progress_note``), reads the
 cancel flag between stages and publishes ``calibration.progress``; the final status is published as
 ``calibration.finished``. A heartbeat thread keeps ``heartbeat_at`` fresh during long fits, so a run
-without a heartbeat for :data:`STALE_AFTER` has lost its worker and is failed when runs are read.
+without a heartbeat for :data:`backtests.jobs.STALE_AFTER` has lost its worker and is failed when
+runs are read.
 
 When a fitted run succeeds, its parameters are proposed (and put in use when the policy holds) in
 the same transaction (:mod:`backtests.calibration_param_sets`).
@@ -30,9 +31,21 @@ from backtests.calibration_param_sets import calibration_params_propose
 from backtests.calibration_runner import LiveFetch, RunCancelled
 from backtests.calibration_selectors import calibration_in_use
 from backtests.calibration_spec import CalibrationSpec, calibration_spec_validate, day_windows
+from backtests.jobs import (
+    JobFinishedError,
+    JobKind,
+    job_cancel,
+    job_claim,
+    job_fail,
+    job_progress_payload,
+    job_progress_write,
+    job_publish,
+    job_runs_fail_orphaned,
+    job_runs_fail_stale,
+    job_transition,
+    user_or_none,
+)
 from backtests.models import CalibrationRun
-from backtests.services import TRANSITIONS
-from optionsbot.live import live_event_publish
 from trading.exchange.client import DeribitClient
 from trading.exchange.errors import ExchangeError
 from trading.marketdata.fetch import ChainSnapshot, chain_snapshot_fetch
@@ -49,53 +62,38 @@ logger = logging.getLogger(__name__)
 
 Status = CalibrationRun.Status
 TASK_NAME = "backtests.tasks.run_calibration"
-STALE_AFTER = timedelta(minutes=10)
 HEARTBEAT_EVERY_S = 30.0
 STALE_MESSAGE = "The worker running this calibration stopped without finishing. Start it again."
 ORPHAN_MESSAGE = "The worker running this calibration restarted before it finished. Start it again."
 
 
-class CalibrationFinishedError(Exception):
-    """The run already has its final status."""
+class CalibrationFinishedError(JobFinishedError):
+    """The calibration already has its final status."""
 
-    def __init__(self, run: CalibrationRun) -> None:
-        self.run = run
-        super().__init__(f"calibration {run.pk} is already {run.status}")
+    noun = "calibration"
 
 
-# --- Events ---------------------------------------------------------------------------------------
+JOB = JobKind(
+    model=CalibrationRun,
+    noun="calibration",
+    finished_error=CalibrationFinishedError,
+    stale_message=STALE_MESSAGE,
+    orphan_message=ORPHAN_MESSAGE,
+    deferred=("report",),
+    payload_extra=lambda run: {"note": run.progress_note},
+)
 
 
 def progress_payload(run: CalibrationRun) -> dict[str, Any]:
-    return {
-        "id": run.pk,
-        "status": run.status,
-        "done": run.progress_done,
-        "total": run.progress_total,
-        "fraction": run.progress_fraction,
-        "note": run.progress_note,
-    }
+    return job_progress_payload(JOB, run)
 
 
 def _publish(run_id: int) -> None:
-    run = CalibrationRun.objects.defer("report").get(pk=run_id)
-    if run.is_finished:
-        payload = {**progress_payload(run), "error": run.error or None}
-        live_event_publish(topic="calibration.finished", payload=payload)
-    else:
-        live_event_publish(topic="calibration.progress", payload=progress_payload(run))
+    job_publish(JOB, run_id)
 
 
 def _transition(run_id: int, *, from_status: str, to_status: str, **fields: Any) -> bool:
-    if to_status not in TRANSITIONS[from_status]:
-        raise ValueError(f"a calibration cannot go from {from_status} to {to_status}")
-    return (
-        CalibrationRun.objects.filter(pk=run_id, status=from_status).update(status=to_status, **fields) == 1
-    )
-
-
-def _user(user: User | AnonymousUser | None) -> User | None:
-    return user if user is not None and not isinstance(user, AnonymousUser) else None
+    return job_transition(JOB, run_id, from_status=from_status, to_status=to_status, **fields)
 
 
 # --- Create ---------------------------------------------------------------------------------------
@@ -127,7 +125,10 @@ def calibration_run_create(
     spec = calibration_spec_validate(data, harvest_root=harvest_dir())
     with transaction.atomic():
         run = CalibrationRun.objects.create(
-            **_row_fields(spec), trigger=trigger, created_by=_user(user), celery_task_id=str(uuid.uuid4())
+            **_row_fields(spec),
+            trigger=trigger,
+            created_by=user_or_none(user),
+            celery_task_id=str(uuid.uuid4()),
         )
         _publish(run.pk)
         if dispatch:
@@ -149,15 +150,9 @@ class _Progress:
         self.stop = False
 
     def __call__(self, done: int, total: int, note: str) -> None:
-        moved = CalibrationRun.objects.filter(pk=self.run_id, status=Status.RUNNING).update(
-            progress_done=done, progress_total=total, progress_note=note[:200], heartbeat_at=timezone.now()
+        self.stop = job_progress_write(
+            JOB, self.run_id, progress_done=done, progress_total=total, progress_note=note[:200]
         )
-        flag = (
-            CalibrationRun.objects.filter(pk=self.run_id).values_list("cancel_requested", flat=True).first()
-        )
-        self.stop = bool(flag) or not moved
-        if moved:
-            _publish(self.run_id)
 
     def cancelled(self) -> bool:
         return self.stop
@@ -194,10 +189,7 @@ class _Heartbeat:
 
 
 def _fail(run_id: int, message: str) -> None:
-    if _transition(
-        run_id, from_status=Status.RUNNING, to_status=Status.FAILED, error=message, finished_at=timezone.now()
-    ):
-        _publish(run_id)
+    job_fail(JOB, run_id, message)
 
 
 def failure_message(exc: Exception) -> str:
@@ -237,20 +229,8 @@ def calibration_run_execute(
     that is not queued (another delivery claimed it, or it was cancelled) is returned untouched."""
     from backtests.calibration_selectors import calibration_run_spec
 
-    now = timezone.now()
-    claimed = _transition(
-        run_id,
-        from_status=Status.QUEUED,
-        to_status=Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        worker=worker[:200],
-        progress_done=0,
-        error="",
-    )
-    if not claimed:
+    if not job_claim(JOB, run_id, worker=worker):
         return CalibrationRun.objects.filter(pk=run_id).first()
-    _publish(run_id)
     progress = _Progress(run_id)
     try:
         spec = calibration_run_spec(run=CalibrationRun.objects.get(pk=run_id))
@@ -303,18 +283,7 @@ def calibration_run_execute(
 def calibration_run_cancel(*, run: CalibrationRun) -> CalibrationRun:
     """Cancel a run: a queued one at once, a running one after its current stage. Raises
     :class:`CalibrationFinishedError` when it already finished."""
-    if _transition(
-        run.pk,
-        from_status=Status.QUEUED,
-        to_status=Status.CANCELLED,
-        cancel_requested=True,
-        finished_at=timezone.now(),
-    ):
-        _publish(run.pk)
-    elif not CalibrationRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(cancel_requested=True):
-        run.refresh_from_db()
-        raise CalibrationFinishedError(run)
-    run.refresh_from_db()
+    job_cancel(JOB, run)
     return run
 
 
@@ -350,34 +319,11 @@ def calibration_schedule_run(
     return run
 
 
-def _fail_many(ids: list[int], message: str, **still: Any) -> int:
-    failed = 0
-    for run_id in ids:
-        moved = CalibrationRun.objects.filter(pk=run_id, status=Status.RUNNING, **still).update(
-            status=Status.FAILED, error=message, finished_at=timezone.now()
-        )
-        if moved:
-            failed += 1
-            _publish(run_id)
-    return failed
-
-
 def calibration_runs_fail_stale(*, now: datetime | None = None) -> int:
-    """Fail the running runs whose heartbeat is older than :data:`STALE_AFTER`; how many."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    ids = list(
-        CalibrationRun.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
-    return _fail_many(ids, STALE_MESSAGE, heartbeat_at__lt=cutoff)
+    """Fail the running runs whose heartbeat is older than :data:`backtests.jobs.STALE_AFTER`; how many."""
+    return job_runs_fail_stale(JOB, now=now)
 
 
 def calibration_runs_fail_orphaned(*, worker: str) -> int:
     """Fail the runs still marked as running on ``worker`` (called when that worker starts)."""
-    if not worker:
-        return 0
-    ids = list(
-        CalibrationRun.objects.filter(status=Status.RUNNING, worker=worker).values_list("pk", flat=True)
-    )
-    return _fail_many(ids, ORPHAN_MESSAGE, worker=worker)
+    return job_runs_fail_orphaned(JOB, worker=worker)

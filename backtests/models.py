@@ -32,7 +32,11 @@ class BacktestSweep(models.Model):
         return f"sweep {self.pk} {self.name}"
 
 
-class BacktestRun(models.Model):
+class JobRun(models.Model):
+    """What every background run (a backtest, a calibration) has as a job: its status, the cancel
+    flag, progress, its error, the Celery task and worker, the heartbeat and when it was created,
+    started and finished. The services that move it are in :mod:`backtests.jobs`."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -42,6 +46,38 @@ class BacktestRun(models.Model):
 
     FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    cancel_requested = models.BooleanField(default=False)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker running it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @property
+    def progress_fraction(self) -> float:
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        if self.progress_total <= 0:
+            return 0.0
+        return min(1.0, self.progress_done / self.progress_total)
+
+
+class BacktestRun(JobRun):
     name = models.CharField(max_length=200, blank=True)
     # Inputs (a ResolvedBacktest, field by field).
     strategy_name = models.CharField(
@@ -58,22 +94,8 @@ class BacktestRun(models.Model):
     fill = models.JSONField(help_text="The fill model: price (touch|mid) and slippage_pct.")
     risk_free_rate = models.FloatField(default=0.0, help_text="Annual, decimal.")
     seed = models.PositiveBigIntegerField(default=0)
-    # Job state.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    cancel_requested = models.BooleanField(default=False)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
+    # Job state beyond JobRun's.
     eta_seconds = models.FloatField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    worker = models.CharField(max_length=200, blank=True, help_text="The worker running it.")
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     sweep = models.ForeignKey(
         BacktestSweep, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
@@ -101,20 +123,8 @@ class BacktestRun(models.Model):
     def __str__(self) -> str:
         return f"backtest {self.pk} {self.name or self.strategy_name or self.logic_kind} ({self.status})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINAL_STATUSES
 
-    @property
-    def progress_fraction(self) -> float:
-        if self.status == self.Status.SUCCEEDED:
-            return 1.0
-        if self.progress_total <= 0:
-            return 0.0
-        return min(1.0, self.progress_done / self.progress_total)
-
-
-class CalibrationRun(models.Model):
+class CalibrationRun(JobRun):
     """One comparison of the synthetic model's option prices with market prices, optionally with a
     fit of its parameters on one window and a check of the fit on a later window.
 
@@ -132,9 +142,6 @@ class CalibrationRun(models.Model):
         MANUAL = "manual", "Started by a person"
         SCHEDULE = "schedule", "The daily schedule"
 
-    Status = BacktestRun.Status
-    FINAL_STATUSES = BacktestRun.FINAL_STATUSES
-
     name = models.CharField(max_length=120, blank=True)
     # Inputs.
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -148,22 +155,8 @@ class CalibrationRun(models.Model):
     test_start = models.DateTimeField(null=True, blank=True)
     test_end = models.DateTimeField(null=True, blank=True, help_text="Exclusive.")
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
-    # Job state.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    cancel_requested = models.BooleanField(default=False)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
+    # Job state beyond JobRun's.
     progress_note = models.CharField(max_length=200, blank=True, help_text="What the run is doing now.")
-    error = models.TextField(blank=True)
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    worker = models.CharField(max_length=200, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     # Results.
     source_description = models.TextField(blank=True)
     report = models.JSONField(null=True, blank=True)
@@ -175,18 +168,6 @@ class CalibrationRun(models.Model):
 
     def __str__(self) -> str:
         return f"calibration {self.pk} {self.name or self.source} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINAL_STATUSES
-
-    @property
-    def progress_fraction(self) -> float:
-        if self.status == self.Status.SUCCEEDED:
-            return 1.0
-        if self.progress_total <= 0:
-            return 0.0
-        return min(1.0, self.progress_done / self.progress_total)
 
 
 class CalibrationParamSet(models.Model):

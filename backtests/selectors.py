@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django.db.models import Prefetch, QuerySet
 
+from backtests.jobs import job_run_get, job_run_list
 from backtests.models import BacktestRun, BacktestSweep
 from backtests.sources.spec import SourceSpec
 from backtests.spec import FillSpec, RegistryStrategy, ResolvedBacktest
@@ -38,18 +39,16 @@ def backtest_run_list(
     *, status: str | None = None, strategy: str | None = None, sweep_id: int | None = None
 ) -> QuerySet[BacktestRun]:
     """Runs, newest first, without the large result columns."""
-    qs = BacktestRun.objects.defer(*RESULT_FIELDS).select_related("created_by")
-    if status:
-        qs = qs.filter(status=status)
+    qs = job_run_list(BacktestRun, deferred=RESULT_FIELDS, status=status)
     if strategy:
         qs = qs.filter(strategy_name=strategy)
     if sweep_id is not None:
         qs = qs.filter(sweep_id=sweep_id)
-    return qs.order_by("-created_at", "-id")
+    return qs
 
 
 def backtest_run_get(*, run_id: int) -> BacktestRun | None:
-    return BacktestRun.objects.select_related("created_by").filter(pk=run_id).first()
+    return job_run_get(BacktestRun, run_id=run_id)
 
 
 def backtest_runs_by_ids(*, ids: Sequence[int]) -> tuple[list[BacktestRun], list[int]]:

@@ -1,22 +1,12 @@
 """Writes for backtest jobs: create, execute (the Celery task's body), cancel, sweeps, dead workers.
 
-Status moves only along :data:`TRANSITIONS`, each by a compare-and-set update, so a worker, a
-cancel and the stale-run check never overwrite each other:
-
-* ``queued`` → ``running`` (a worker claims it), or → ``cancelled`` (cancelled before it started);
-* ``running`` → ``succeeded`` | ``failed`` | ``cancelled`` (the worker finishes, fails, or sees
-  the cancel flag), or → ``failed`` when its worker died (below).
+The job machinery (status transitions by compare-and-set, cancelling, failing runs whose worker
+died) is :mod:`backtests.jobs`; this module gives it the backtest's words and columns.
 
 While running, the worker writes progress, a heartbeat and reads the cancel flag at most every
 :data:`PROGRESS_INTERVAL_S` seconds, and publishes ``backtest.progress``; the final status is
 published as ``backtest.finished``. Any exception ends the run ``failed`` with a readable message.
-
-A worker that dies mid-run (killed, out of memory, machine lost) leaves its run ``running``. Two
-checks end such runs as ``failed``: when a worker starts, runs still marked as running on a worker
-of the same name (that worker's previous life) are failed at once; and any run whose heartbeat is
-older than :data:`STALE_AFTER` is failed whenever runs are listed or read
-(:func:`backtest_runs_fail_stale`). The task is idempotent: a redelivered message finds its run no
-longer queued and does nothing.
+The task is idempotent: a redelivered message finds its run no longer queued and does nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -34,12 +24,25 @@ from django.utils import timezone
 
 from backtests import runner
 from backtests.calibration_selectors import calibration_for_backtest
+from backtests.jobs import (
+    JobFinishedError,
+    JobKind,
+    job_cancel,
+    job_claim,
+    job_fail,
+    job_progress_payload,
+    job_progress_write,
+    job_publish,
+    job_runs_fail_orphaned,
+    job_runs_fail_stale,
+    job_transition,
+    user_or_none,
+)
 from backtests.models import BacktestRun, BacktestSweep
 from backtests.selectors import backtest_run_resolved, registry_strategy_lookup
 from backtests.sources import SourceError
 from backtests.spec import ResolvedBacktest, SpecError, spec_validate
 from backtests.sweeps import sweep_expand
-from optionsbot.live import live_event_publish
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -47,17 +50,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Status = BacktestRun.Status
-TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.QUEUED: frozenset({Status.RUNNING, Status.CANCELLED}),
-    Status.RUNNING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}),
-    Status.SUCCEEDED: frozenset(),
-    Status.FAILED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
 PROGRESS_INTERVAL_S = 0.5
 """Least time between progress writes (and cancel-flag reads) of one run."""
-STALE_AFTER = timedelta(minutes=10)
-"""A running run without a heartbeat for this long has lost its worker."""
 STALE_MESSAGE = (
     "The worker running this backtest stopped without finishing (no progress for {minutes} minutes). "
     "Start it again."
@@ -66,43 +60,34 @@ ORPHAN_MESSAGE = "The worker running this backtest restarted before it finished.
 TASK_NAME = "backtests.tasks.run_backtest"
 
 
-class RunFinishedError(Exception):
-    """The run already has its final status."""
+class RunFinishedError(JobFinishedError):
+    """The backtest already has its final status."""
 
-    def __init__(self, run: BacktestRun) -> None:
-        self.run = run
-        super().__init__(f"backtest {run.pk} is already {run.status}")
+    noun = "backtest"
 
 
-# --- Events ---------------------------------------------------------------------------------------
+JOB = JobKind(
+    model=BacktestRun,
+    noun="backtest",
+    finished_error=RunFinishedError,
+    stale_message=STALE_MESSAGE,
+    orphan_message=ORPHAN_MESSAGE,
+    deferred=("equity", "round_trips", "fills", "metrics"),
+    payload_extra=lambda run: {"eta_seconds": run.eta_seconds},
+    reset={"eta_seconds": None},
+)
 
 
 def progress_payload(run: BacktestRun) -> dict[str, Any]:
-    return {
-        "id": run.pk,
-        "status": run.status,
-        "done": run.progress_done,
-        "total": run.progress_total,
-        "fraction": run.progress_fraction,
-        "eta_seconds": run.eta_seconds,
-    }
+    return job_progress_payload(JOB, run)
 
 
 def _publish(run_id: int) -> None:
-    run = BacktestRun.objects.defer("equity", "round_trips", "fills", "metrics").get(pk=run_id)
-    if run.is_finished:
-        payload = {**progress_payload(run), "error": run.error or None}
-        live_event_publish(topic="backtest.finished", payload=payload)
-    else:
-        live_event_publish(topic="backtest.progress", payload=progress_payload(run))
+    job_publish(JOB, run_id)
 
 
 def _transition(run_id: int, *, from_status: str, to_status: str, **fields: Any) -> bool:
-    """Move the run from ``from_status`` to ``to_status`` if it is still there; ``True`` if it moved."""
-    if to_status not in TRANSITIONS[from_status]:
-        raise ValueError(f"a backtest cannot go from {from_status} to {to_status}")
-    moved = BacktestRun.objects.filter(pk=run_id, status=from_status).update(status=to_status, **fields)
-    return moved == 1
+    return job_transition(JOB, run_id, from_status=from_status, to_status=to_status, **fields)
 
 
 # --- Create ---------------------------------------------------------------------------------------
@@ -128,10 +113,6 @@ def _row_fields(spec: ResolvedBacktest) -> dict[str, Any]:
     }
 
 
-def _user(user: User | AnonymousUser | None) -> User | None:
-    return user if user is not None and not isinstance(user, AnonymousUser) else None
-
-
 def _dispatch(runs: list[BacktestRun]) -> None:
     """Send one task per run (a sweep as one Celery group) once the rows are committed."""
     from celery import group
@@ -152,7 +133,7 @@ def backtest_run_create(*, data: Any, user: User | AnonymousUser | None = None) 
     runner.source_check(spec.source)
     with transaction.atomic():
         run = BacktestRun.objects.create(
-            **_row_fields(spec), created_by=_user(user), celery_task_id=str(uuid.uuid4())
+            **_row_fields(spec), created_by=user_or_none(user), celery_task_id=str(uuid.uuid4())
         )
         _publish(run.pk)
         _dispatch([run])
@@ -169,7 +150,7 @@ def backtest_sweep_create(
         runner.source_check(source, prefix="base.source")
     with transaction.atomic():
         sweep = BacktestSweep.objects.create(
-            name=str(name).strip(), base_spec=base, grid=grid, created_by=_user(user)
+            name=str(name).strip(), base_spec=base, grid=grid, created_by=user_or_none(user)
         )
         runs = [
             BacktestRun.objects.create(
@@ -207,29 +188,16 @@ class _Progress:
         eta = None
         if 0 < done <= total:
             eta = (now - self.opened_at) / done * (total - done)
-        moved = BacktestRun.objects.filter(pk=self.run_id, status=Status.RUNNING).update(
-            progress_done=done, progress_total=total, eta_seconds=eta, heartbeat_at=timezone.now()
+        self.stop = job_progress_write(
+            JOB, self.run_id, progress_done=done, progress_total=total, eta_seconds=eta
         )
-        flag = BacktestRun.objects.filter(pk=self.run_id).values_list("cancel_requested", flat=True).first()
-        # Stop when cancelled, or when the run is no longer ours (e.g. failed as stale meanwhile).
-        self.stop = bool(flag) or not moved
-        if moved:
-            _publish(self.run_id)
 
     def cancelled(self) -> bool:
         return self.stop
 
 
 def _fail(run_id: int, message: str) -> None:
-    if _transition(
-        run_id,
-        from_status=Status.RUNNING,
-        to_status=Status.FAILED,
-        error=message,
-        eta_seconds=None,
-        finished_at=timezone.now(),
-    ):
-        _publish(run_id)
+    job_fail(JOB, run_id, message)
 
 
 def _failure_message(exc: Exception) -> str:
@@ -248,21 +216,8 @@ def backtest_run_execute(*, run_id: int, worker: str = "") -> BacktestRun | None
     Returns the run, or ``None`` when there is no such run. A run that is not queued (already
     claimed by another delivery of the task, or cancelled) is returned untouched.
     """
-    now = timezone.now()
-    claimed = _transition(
-        run_id,
-        from_status=Status.QUEUED,
-        to_status=Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        worker=worker[:200],
-        progress_done=0,
-        eta_seconds=None,
-        error="",
-    )
-    if not claimed:
+    if not job_claim(JOB, run_id, worker=worker):
         return BacktestRun.objects.filter(pk=run_id).first()
-    _publish(run_id)
     progress = _Progress(run_id)
     try:
         run = BacktestRun.objects.get(pk=run_id)
@@ -307,49 +262,19 @@ def backtest_run_execute(*, run_id: int, worker: str = "") -> BacktestRun | None
 def backtest_run_cancel(*, run: BacktestRun) -> BacktestRun:
     """Cancel a run: a queued one at once, a running one when its worker next checks (within about
     :data:`PROGRESS_INTERVAL_S`). Raises :class:`RunFinishedError` when it already finished."""
-    if _transition(
-        run.pk,
-        from_status=Status.QUEUED,
-        to_status=Status.CANCELLED,
-        cancel_requested=True,
-        finished_at=timezone.now(),
-    ):
-        _publish(run.pk)
-    elif not BacktestRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(cancel_requested=True):
-        run.refresh_from_db()
-        raise RunFinishedError(run)
-    run.refresh_from_db()
+    job_cancel(JOB, run)
     return run
 
 
 # --- Dead workers ---------------------------------------------------------------------------------
 
 
-def _fail_many(ids: list[int], message: str, **still: Any) -> int:
-    failed = 0
-    for run_id in ids:
-        moved = BacktestRun.objects.filter(pk=run_id, status=Status.RUNNING, **still).update(
-            status=Status.FAILED, error=message, eta_seconds=None, finished_at=timezone.now()
-        )
-        if moved:
-            failed += 1
-            _publish(run_id)
-    return failed
-
-
 def backtest_runs_fail_stale(*, now: datetime | None = None) -> int:
-    """Fail the running runs whose heartbeat is older than :data:`STALE_AFTER`; how many."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    stale = BacktestRun.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
-    ids = list(stale.values_list("pk", flat=True))
-    message = STALE_MESSAGE.format(minutes=int(STALE_AFTER.total_seconds() // 60))
-    return _fail_many(ids, message, heartbeat_at__lt=cutoff)
+    """Fail the running runs whose heartbeat is older than :data:`backtests.jobs.STALE_AFTER`; how many."""
+    return job_runs_fail_stale(JOB, now=now)
 
 
 def backtest_runs_fail_orphaned(*, worker: str) -> int:
     """Fail the runs still marked as running on ``worker`` (called when that worker starts: its
     previous process died with them); how many."""
-    if not worker:
-        return 0
-    ids = list(BacktestRun.objects.filter(status=Status.RUNNING, worker=worker).values_list("pk", flat=True))
-    return _fail_many(ids, ORPHAN_MESSAGE, worker=worker)
+    return job_runs_fail_orphaned(JOB, worker=worker)

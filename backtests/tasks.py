@@ -4,6 +4,7 @@ one service."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
@@ -21,17 +22,22 @@ def run_backtest(self: Task, run_id: int) -> str | None:
     return run.status if run is not None else None
 
 
+def _fail_orphans(sender: Any, fail_orphaned: Callable[..., int], noun: str) -> None:
+    """Fail the runs (``noun``: "backtest") still marked as running on this worker's name."""
+    hostname = getattr(sender, "hostname", "") or ""
+    try:
+        failed = fail_orphaned(worker=hostname)
+    except Exception:  # the worker must start even when the database is briefly unavailable
+        logger.exception("could not check for %ss left running by %s", noun, hostname)
+        return
+    if failed:
+        logger.warning("failed %d %s(s) left running by the previous %s", failed, noun, hostname)
+
+
 @worker_ready.connect
 def _fail_runs_of_previous_life(sender: Any = None, **kwargs: Any) -> None:
     """Runs still marked as running on this worker's name died with its previous process."""
-    hostname = getattr(sender, "hostname", "") or ""
-    try:
-        failed = backtest_runs_fail_orphaned(worker=hostname)
-    except Exception:  # the worker must start even when the database is briefly unavailable
-        logger.exception("could not check for backtests left running by %s", hostname)
-        return
-    if failed:
-        logger.warning("failed %d backtest(s) left running by the previous %s", failed, hostname)
+    _fail_orphans(sender, backtest_runs_fail_orphaned, "backtest")
 
 
 # --- Calibration -----------------------------------------------------------------------------------
@@ -65,11 +71,4 @@ def _fail_calibrations_of_previous_life(sender: Any = None, **kwargs: Any) -> No
     """Calibrations still marked as running on this worker's name died with its previous process."""
     from backtests.calibration_services import calibration_runs_fail_orphaned
 
-    hostname = getattr(sender, "hostname", "") or ""
-    try:
-        failed = calibration_runs_fail_orphaned(worker=hostname)
-    except Exception:  # the worker must start even when the database is briefly unavailable
-        logger.exception("could not check for calibrations left running by %s", hostname)
-        return
-    if failed:
-        logger.warning("failed %d calibration(s) left running by the previous %s", failed, hostname)
+    _fail_orphans(sender, calibration_runs_fail_orphaned, "calibration")

@@ -21,6 +21,7 @@ SCRIPTS = [
     "/static/frontend/live.js",
     "/static/vendor/uplot/uPlot.iife.min.js",
     "/static/frontend/ui.js",
+    "/static/frontend/jobs.js",
     "/static/frontend/calibration-format.js",
     "/static/frontend/calibration-charts.js",
     "/static/frontend/calibration-report.js",

@@ -25,6 +25,7 @@ LAB_SCRIPTS = [
     "/static/frontend/live.js",
     "/static/vendor/uplot/uPlot.iife.min.js",
     "/static/frontend/ui.js",
+    "/static/frontend/jobs.js",
     "/static/frontend/lab-format.js",
     "/static/frontend/lab-charts.js",
     "/static/frontend/lab-results.js",

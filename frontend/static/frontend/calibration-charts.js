@@ -4,11 +4,11 @@
   "use strict";
   const { h, fill, fmtNumber } = window.optionsbotUI;
   const cal = window.optionsbotCal;
+  const { timeTicks, MONTHS } = window.optionsbotJobs;
 
   const COLORS = { market: "#1c2330", band: "rgba(152, 162, 179, 0.28)", quote: "#98a2b3", model: "#1f5fbf", inUse: "#b54708", BTC: "#1f5fbf", ETH: "#6941c6" };
   const HEIGHT = 240;
-  const charts = [];
-  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const { track, destroy } = window.optionsbotJobs.chartShelf(HEIGHT);
 
   function ivPct(v) {
     return v === null || v === undefined ? null : Number(v) * 100;
@@ -31,19 +31,6 @@
     return "$" + fmtNumber(v, 0, 0);
   }
 
-  // Time axis labels in UTC, 24-hour: days as "3 Mar", hours as "06:00", a new year as "2026".
-  function timeTicks(u, splits, axisIdx, space, incr) {
-    return splits.map((ts) => {
-      const d = new Date(ts * 1000);
-      const midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0;
-      if (incr >= 86400 || midnight) {
-        if (d.getUTCMonth() === 0 && d.getUTCDate() === 1) return String(d.getUTCFullYear());
-        return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()];
-      }
-      return String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
-    });
-  }
-
   function dayLabel(iso) {
     const d = new Date(iso);
     return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
@@ -53,21 +40,6 @@
     const box = h("figure", { class: "chart", "data-chart": title }, [h("figcaption", {}, [title, note ? h("div", { class: "muted", text: note }) : null])]);
     container.append(box);
     return box;
-  }
-
-  function track(chart, box) {
-    charts.push({ chart: chart, box: box });
-    observer.observe(box);
-  }
-
-  function destroy(container) {
-    for (let i = charts.length - 1; i >= 0; i--) {
-      if (!container || container.contains(charts[i].box)) {
-        observer.unobserve(charts[i].box);
-        charts[i].chart.destroy();
-        charts.splice(i, 1);
-      }
-    }
   }
 
   function noLibrary(container) {
@@ -165,19 +137,6 @@
     }, data, box);
     track(chart, box);
   }
-
-  function resize() {
-    for (const { chart, box } of charts) {
-      const width = Math.max(320, box.clientWidth - 20);
-      if (Math.abs(width - chart.width) > 2) chart.setSize({ width: width, height: HEIGHT });
-    }
-  }
-
-  let pending = null;
-  const observer = new ResizeObserver(() => {
-    if (pending) cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(resize);
-  });
 
   cal.charts = { smiles: smiles, history: history, destroy: destroy };
 })();

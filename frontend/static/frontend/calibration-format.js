@@ -4,22 +4,12 @@
   "use strict";
   const { isBlank, fmtTime, fmtNumber, fmtUsd, h } = window.optionsbotUI;
 
-  const STATUS = {
-    queued: ["Waiting for a worker", "plain"],
-    running: ["Running", "warn"],
-    succeeded: ["Finished", "ok"],
-    failed: ["Failed", "bad"],
-    cancelled: ["Cancelled", "plain"],
-  };
-  const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+  const { statusText, statusKind, isFinished } = window.optionsbotJobs;
   const SET_STATUS = { in_use: ["In use", "ok"], proposed: ["Proposed", "warn"], retired: ["Retired", "plain"] };
 
   const config = JSON.parse(document.getElementById("calibration-config").textContent);
   const fields = config.param_fields || [];
 
-  function statusText(status) { return (STATUS[status] || [status || "unknown"])[0]; }
-  function statusKind(status) { return (STATUS[status] || [null, "plain"])[1]; }
-  function isFinished(run) { return FINISHED.has(run.status); }
   function setStatus(status) { return SET_STATUS[status] || [status, "plain"]; }
 
   // "2026-01-06 12:00" (the headers say UTC); whole days as "2026-01-06".

@@ -5,10 +5,11 @@
   "use strict";
   const { h, fill, fmtNumber, fmtCoin, fmtUsd } = window.optionsbotUI;
   const lab = window.optionsbotLab;
+  const { timeTicks } = window.optionsbotJobs;
 
   const COLORS = { strategy: "#1f5fbf", hold: "#98a2b3", usd: "#1d7f46", dd: ["#b42318", "#b54708", "#6941c6"] };
   const HEIGHT = 230;
-  const charts = [];
+  const shelf = window.optionsbotJobs.chartShelf(HEIGHT);
 
   function utc(ts) {
     return window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
@@ -17,21 +18,6 @@
   function timeLabel(u, ts) {
     if (ts === null || ts === undefined) return "—";
     return new Date(ts * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
-  }
-
-  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-  // Time axis labels in UTC, 24-hour: days as "3 Mar", hours as "06:00", a new year as "2025".
-  function timeTicks(u, splits, axisIdx, space, incr) {
-    return splits.map((ts) => {
-      const d = new Date(ts * 1000);
-      const midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0;
-      if (incr >= 86400 || midnight) {
-        if (d.getUTCMonth() === 0 && d.getUTCDate() === 1) return String(d.getUTCFullYear());
-        return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()];
-      }
-      return String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
-    });
   }
 
   function compact(value, digits) {
@@ -68,14 +54,12 @@
         { label: unitLabel, stroke: "#667085", grid: { stroke: "#eef0f3" }, size: 72, values: (u, splits) => splits.map(axisFormat) },
       ],
     }, data, box);
-    charts.push({ chart: chart, box: box });
-    observer.observe(box);
+    shelf.track(chart, box);
     return chart;
   }
 
   function destroyAll() {
-    observer.disconnect();
-    while (charts.length) charts.pop().chart.destroy();
+    shelf.destroy();
   }
 
   function column(rows, pick) {
@@ -136,20 +120,6 @@
     build(container, "Drawdown (% below the highest equity so far)", "% below peak", ddData, ddSeries, (v) => fmtNumber(v, 0, 1) + " %");
     if (run) container.dataset.runId = String(run.id);
   }
-
-  // Charts follow their box: the grid reflows as charts are added and when the window changes.
-  function resize() {
-    for (const { chart, box } of charts) {
-      const width = Math.max(320, box.clientWidth - 20);
-      if (Math.abs(width - chart.width) > 2) chart.setSize({ width: width, height: HEIGHT });
-    }
-  }
-
-  let pending = null;
-  const observer = new ResizeObserver(() => {
-    if (pending) cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(resize);
-  });
 
   lab.charts = { render: render, destroyAll: destroyAll };
 })();

@@ -4,26 +4,7 @@
   "use strict";
   const { isBlank, fmtTime, fmtNumber, fmtCoin, fmtUsd } = window.optionsbotUI;
 
-  const STATUS = {
-    queued: ["Waiting for a worker", "plain"],
-    running: ["Running", "warn"],
-    succeeded: ["Finished", "ok"],
-    failed: ["Failed", "bad"],
-    cancelled: ["Cancelled", "plain"],
-  };
-  const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
-
-  function statusText(status) {
-    return (STATUS[status] || [status || "unknown"])[0];
-  }
-
-  function statusKind(status) {
-    return (STATUS[status] || [null, "plain"])[1];
-  }
-
-  function isFinished(run) {
-    return FINISHED.has(run.status);
-  }
+  const { statusText, statusKind, isFinished } = window.optionsbotJobs;
 
   function words(key) {
     return String(key || "").replace(/_/g, " ");
