@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -112,6 +112,23 @@ def test_a_dte_cap_keeps_the_same_options_at_the_same_prices(
     step = day.step_arrays(i)
     assert step.row_of is not None
     assert all(step.row_of[str(n)] == row for row, n in enumerate(step.instrument_name))
+
+
+def test_a_dte_cap_lists_the_same_strikes_when_an_expiry_comes_near() -> None:
+    """Over months the far expiries' strike grids move with the index; with the cap they are laid
+    out the same way, so an expiry entering the capped listing has exactly the full listing's strikes."""
+    daily = simulate_underlying(start=START, n_bars=240, bar=timedelta(days=1), seed=3)
+    full = synthetic_chains(daily.index, daily["close"].to_numpy(), seed=2, quote_ivs=False)
+    near = synthetic_chains(daily.index, daily["close"].to_numpy(), seed=2, quote_ivs=False, max_dte_days=30)
+    frames = []
+    for chains in (near, full):
+        frame = chains.to_frame()
+        frame["instrument_name"] = frame["instrument_name"].astype(str)
+        frames.append(frame.set_index(["timestamp", "instrument_name"]).sort_index())
+    cut, whole = frames
+    within = whole[(whole["expiry"] - whole.index.get_level_values(0)) <= pd.Timedelta(days=30)]
+    assert len(cut) > 0 and cut.index.equals(within.index)
+    pd.testing.assert_frame_equal(cut, within)
 
 
 def test_chain_follows_the_listing_schedule(chain: SyntheticChain) -> None:

@@ -298,7 +298,7 @@ class _Listing:
         self.currency = currency
         self.names = names
         self.max_ns = None if max_dte_days is None else int(max_dte_days * _NS_PER_DAY)
-        self.grids: dict[int, tuple[float, FloatArray, IntArray]] = {}
+        self.grids: dict[int, tuple[float, FloatArray, IntArray | None]] = {}
 
     def at(self, when_ns: int, spot: float, basis: float) -> tuple[IntArray, FloatArray, BoolArray, IntArray]:
         """Instruments listed at ``when_ns``: (expiry_ns, strike, is_call, name code).
@@ -307,26 +307,29 @@ class _Listing:
         """
         now = pd.Timestamp(when_ns, unit="ns", tz="UTC").to_pydatetime()
         exp_ns, strikes, codes = [], [], []
-        live = {}
+        live: dict[int, tuple[float, FloatArray, IntArray | None]] = {}
         for expiry in listed_expiries(now):
             e_ns = pd.Timestamp(expiry).value
-            if self.max_ns is not None and e_ns - when_ns > self.max_ns:
-                continue
             t = (e_ns - when_ns) / _NS_PER_YEAR
             fwd = spot * float(np.exp(basis * t))
-            grid_f, grid, code = self.grids.get(e_ns, (np.nan, np.empty(0), np.empty(0, dtype=np.int64)))
+            grid_f, grid, code = self.grids.get(e_ns, (np.nan, np.empty(0), None))
             if not abs(np.log(fwd / grid_f)) <= self.REGRID:
                 new = strike_grid(self.currency, fwd, t)
                 kept = grid[(grid >= new[0]) & (grid <= new[-1])]  # far strikes left behind drop out
                 grid = np.union1d(kept, new)
                 grid_f = fwd
-                code = self.names.lookup(
-                    np.full(2 * grid.size, e_ns), np.repeat(grid, 2), np.tile([True, False], grid.size)
-                )
+                code = None
+            # beyond the DTE cap the strikes are still laid out (so the listing stays the same as
+            # without the cap when the expiry comes nearer) but not named or emitted
+            if self.max_ns is None or e_ns - when_ns <= self.max_ns:
+                if code is None:
+                    code = self.names.lookup(
+                        np.full(2 * grid.size, e_ns), np.repeat(grid, 2), np.tile([True, False], grid.size)
+                    )
+                exp_ns.append(np.full(grid.size, e_ns, dtype=np.int64))
+                strikes.append(grid)
+                codes.append(code)
             live[e_ns] = (grid_f, grid, code)
-            exp_ns.append(np.full(grid.size, e_ns, dtype=np.int64))
-            strikes.append(grid)
-            codes.append(code)
         self.grids = live
         e = np.concatenate(exp_ns)
         k = np.concatenate(strikes)
