@@ -212,7 +212,7 @@ class Book:
         if life is None:
             iv = trade.iv if trade.iv is not None else math.nan
             life = self._lives[key] = _Life(trade.at, delta < 0, iv)
-        self._life_add(life, trade)
+        self._life_add(life, trade, old)
         if abs(new) < _DUST:
             self.positions.pop(key, None)
             self.marks_coin.pop(trade.instrument_name, None)
@@ -229,7 +229,8 @@ class Book:
         self.trades.append(trade)
 
     @staticmethod
-    def _life_add(life: _Life, trade: Trade) -> None:
+    def _life_add(life: _Life, trade: Trade, held_before: float) -> None:
+        """Add ``trade`` to ``life``; ``held_before`` is the signed position before it."""
         if trade.side is Side.BUY:
             life.bought += trade.size_contracts
             life.bought_coin += trade.size_contracts * trade.price_coin
@@ -247,8 +248,7 @@ class Book:
         edge_coin = sign * (trade.price_coin - mark) * trade.size_contracts
         life.parts["residual"] += edge_coin * trade.index_price_usd
         if trade.kind != "open" and life.last is not None:
-            # the position's move from the last step to this exit, on the last step's greeks
-            held_before = trade.size_contracts if trade.side is Side.SELL else -trade.size_contracts
+            # the whole position's move from the last step to this exit, on the last step's greeks
             last = life.last
             settled = trade.kind == "settle"
             exit_state = _Greeks(
