@@ -354,3 +354,32 @@ def test_the_fill_options_reach_the_stored_run(browser: Any, live_app: LiveApp, 
         "respect_limit": False,
         "max_oi_pct": 25.0,
     }
+
+
+def test_a_trend_for_the_generated_market(browser: Any, live_app: LiveApp, new_page: Any) -> None:
+    """Trend and volatility show for generated prices only, are checked next to the field, and
+    reach the stored run's market description."""
+    page = new_page()
+    _open_lab(page, live_app, live_app.admin_username, live_app.admin_password)
+    _wait_params(page)
+    page.locator("#lab-strategy").select_option(STRATEGY)
+    _fill_period(page, "2025-03-01", "2025-03-02")
+    assert page.locator("#lab-drift").is_visible()
+    page.locator("#lab-drift").fill("500")
+    page.get_by_role("button", name="Start backtest").click()
+    error = page.locator('[data-field="source.drift_pct"] > .field-error')
+    error.wait_for()
+    assert "200" in error.inner_text()
+
+    page.locator("#lab-drift").fill("30")
+    page.locator("#lab-vol").fill("60")
+    page.get_by_role("button", name="Start backtest").click()
+    page.wait_for_selector("#run-panel:not([hidden])")
+    run_id = int(re.search(r"run=(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    stored = page.request.get(f"{live_app.base_url}/api/backtests/{run_id}/").json()
+    assert (stored["source"]["drift_pct"], stored["source"]["vol_pct"]) == (30.0, 60.0)
+    summary = page.locator("[data-testid='run-summary']")
+    summary.wait_for()
+    assert "+30 % a year trend" in summary.inner_text() and "60 % volatility" in summary.inner_text()
+    page.locator("#lab-source-kind").select_option("files")
+    assert page.locator("#lab-drift").is_hidden()

@@ -227,6 +227,7 @@
     pathField.hidden = !needsPath;
     byId("lab-data-path-hint").textContent = PATH_HINT[kind === "files" ? "files" : history] || "";
     form.querySelector('[data-field="source.seed"]').hidden = !(kind === "synthetic" && history === "generator");
+    form.querySelector("[data-generator-only]").hidden = !(kind === "synthetic" && history === "generator");
     form.dispatchEvent(new CustomEvent("lab:source-changed"));
   }
 
@@ -273,6 +274,12 @@
       data_path: needsPath ? el("data_path").value.trim() || null : null,
     };
     if (kind === "synthetic") source.history = el("history").value;
+    if (kind === "synthetic" && source.history === "generator") {
+      const drift = el("drift_pct").value.trim();
+      const vol = el("vol_pct").value.trim();
+      if (drift !== "") source.drift_pct = parseNumber(drift);
+      if (vol !== "") source.vol_pct = parseNumber(vol);
+    }
     const initial = {};
     for (const c of currencies) initial[c] = parseNumber(el("initial_" + c).value);
     const body = {
@@ -319,7 +326,7 @@
   // Field names inside a message read as the form's labels ("delta_max" as "max delta").
   const NAMES = Object.assign(
     {
-      data_path: "data path", "source.currencies": "coins", "source.seed": "seed", initial_balance_coin: "coins held at the start", logic_kind: "kind",
+      data_path: "data path", "source.currencies": "coins", "source.seed": "seed", "source.drift_pct": "trend", "source.vol_pct": "volatility", initial_balance_coin: "coins held at the start", logic_kind: "kind",
       max_oi_pct: "largest fill per step", respect_limit: "fill only at the limit price",
     },
     ...Object.values(config.parameter_fields).flat().map((f) => ({ [f.name]: f.label.toLowerCase() })),

@@ -40,7 +40,11 @@
   function describeSourceLong(source, seed) {
     if (!source) return "—";
     const parts = [describeSource(source)];
-    if (source.kind === "synthetic" && source.history === "generator") parts.push("seed " + (seed ?? source.seed ?? 0));
+    if (source.kind === "synthetic" && source.history === "generator") {
+      parts.push("seed " + (seed ?? source.seed ?? 0));
+      if (source.drift_pct) parts.push((source.drift_pct > 0 ? "+" : "") + source.drift_pct + " % a year trend");
+      if (source.vol_pct != null) parts.push(source.vol_pct + " % volatility");
+    }
     if (source.data_path) parts.push("from " + source.data_path);
     parts.push("one step every " + fmtStep(source.step));
     return parts.join(", ");
