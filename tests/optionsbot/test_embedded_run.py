@@ -13,6 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -67,6 +70,60 @@ def _login(base: str, username: str, password: str) -> dict[str, str]:
         return {"sessionid": http.cookies["sessionid"], "csrftoken": http.cookies["csrftoken"]}
 
 
+@dataclass
+class EmbeddedApp:
+    """A ``manage.py run_embedded`` started by :func:`embedded_app`."""
+
+    base: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    exit_code: int | None = None
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+
+@contextmanager
+def embedded_app(tmp_path: Path, **extra_env: str) -> Iterator[EmbeddedApp]:
+    """Migrate, seed and start the embedded app in a data folder of its own, logged in as ``admin``
+    with ``embedded-test-password``; on leaving, stop it as Ctrl-C in a terminal does (SIGINT to
+    the whole foreground process group) and keep its exit code."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        OPTIONSBOT_DATA_DIR=str(tmp_path),
+        OPTIONSBOT_ADMIN_PASSWORD="embedded-test-password",
+        EMULATOR_PORT=str(_free_port()),
+        PYTHONUNBUFFERED="1",
+        **extra_env,
+    )
+    _manage(env, "migrate", "--no-input")
+    _manage(env, "seed")
+    port = _free_port()
+    log_path = tmp_path / "run.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_embedded", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    app = EmbeddedApp(base=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
+    try:
+        _wait_for_http(f"{app.base}/api/health/", time.monotonic() + 60)
+        yield app
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            app.exit_code = process.wait(timeout=40)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            log.close()
+
+
 async def _next_tick_event(
     ws_url: str, cookies: dict[str, str], origin: str, timeout: float
 ) -> dict[str, object]:
@@ -81,52 +138,23 @@ async def _next_tick_event(
 
 
 def test_embedded_app_runs_ticks_pushes_them_live_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        OPTIONSBOT_DATA_DIR=str(tmp_path),
-        OPTIONSBOT_ADMIN_PASSWORD="embedded-test-password",
-        AGENT_TICK_SECONDS="5",
-        EMULATOR_PORT=str(_free_port()),
-        PYTHONUNBUFFERED="1",
-    )
-    _manage(env, "migrate", "--no-input")
-    _manage(env, "seed")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "run.log").open("w")
-    app = subprocess.Popen(
-        [sys.executable, "manage.py", "run_embedded", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_for_http(f"{base}/api/health/", time.monotonic() + 60)
+    with embedded_app(tmp_path, AGENT_TICK_SECONDS="5") as app:
+        base = app.base
         cookies = _login(base, "admin", "embedded-test-password")
-        event = asyncio.run(_next_tick_event(f"ws://127.0.0.1:{port}/ws/live/", cookies, base, timeout=30))
+        ws_url = f"ws://127.0.0.1:{app.port}/ws/live/"
+        event = asyncio.run(_next_tick_event(ws_url, cookies, base, timeout=30))
         # The worker ran a real tick against the simulated exchange: market data, strategies, risk.
         assert event["data"]["status"] == "ok", event  # type: ignore[index]
         assert "2 strategies" in event["data"]["message"]  # type: ignore[index]
         assert set(event["data"]["summary"]["snapshots"]) == {"BTC", "ETH"}  # type: ignore[index]
         health = httpx.get(f"{base}/api/health/").json()
         assert health["status"] == "ok" and health["checks"]["agent"]["last_tick_at"]
-    finally:
-        # Ctrl-C in a terminal signals the whole foreground process group.
-        os.killpg(app.pid, signal.SIGINT)
-        try:
-            code = app.wait(timeout=40)
-        finally:
-            if app.poll() is None:
-                os.killpg(app.pid, signal.SIGKILL)
-            log.close()
-    output = (tmp_path / "run.log").read_text()
-    assert code == 0, output[-3000:]
+    output = app.output()
+    assert app.exit_code == 0, output[-3000:]
     assert "stopped." in output
     # Zombies are finished processes waiting to be reaped by init; anything else is still running.
     ps = subprocess.run(
-        ["ps", "-o", "pid=,stat=,cmd=", "-s", str(app.pid)], capture_output=True, text=True
+        ["ps", "-o", "pid=,stat=,cmd=", "-s", str(app.process.pid)], capture_output=True, text=True
     ).stdout
     running = [line for line in ps.splitlines() if line.split()[1:2] and not line.split()[1].startswith("Z")]
     assert running == [], f"processes still running after Ctrl-C: {running}"
